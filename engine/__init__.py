@@ -1,0 +1,43 @@
+"""Resonant's engine: a pure library that turns geometry into music, deterministically.
+
+No Flask, no clock, no globals, no network. The pipeline:
+
+    resolve_request(...)  -> RenderSpec        (engine.resolve)
+    params_to_score(spec) -> Score             (engine.compose)
+    score_to_samples(score, sr=...) -> float32 (frames, 2)   (engine.synth)
+    score_to_midi_bytes(score) -> bytes        (engine.midi)
+    samples_to_wav_bytes / samples_to_mp3_bytes              (engine.encode)
+    render(spec) -> bytes                      (engine.render: all of the above)
+
+Names are imported lazily so `import engine.spec` stays light (the web app imports it per worker).
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "RenderSpec": "engine.spec",
+    "ENGINE_VERSION": "engine.spec",
+    "Score": "engine.score",
+    "Part": "engine.score",
+    "Note": "engine.score",
+    "params_to_score": "engine.compose",
+    "score_to_samples": "engine.synth",
+    "score_to_midi_bytes": "engine.midi",
+    "samples_to_wav_bytes": "engine.encode",
+    "samples_to_mp3_bytes": "engine.encode",
+    "render": "engine.render",
+    "resolve_request": "engine.resolve",
+    "load_presets": "engine.presets",
+    "PresetCatalog": "engine.presets",
+    "resolve_prompt": "engine.prompt",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'engine' has no attribute {name!r}")
