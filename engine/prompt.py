@@ -34,6 +34,8 @@ _W_DIRECT = 5.0  #: a lexicon entry naming a preset id outright (times the large
 _Q_MODIFIER = 0.4  #: query weight of modifier words (slow, dark, ...): they nudge, rarely pick
 _Q_PREFIX = 0.5  #: query weight of a prefix match for an otherwise unknown word
 _MAX_NGRAM = 4
+#: Moods are often adjectives on a scene or genre ("tense chase", "happy corporate"): the noun wins.
+_FAMILY_WEIGHT = {"mood": 0.85}
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class Resolver:
         for term in sorted(self.terms):
             if len(term) >= 5:
                 self._by_prefix[term[:5]].append(term)
+        self.family_weight = [_FAMILY_WEIGHT.get(p.family, 1.0) for p in self.presets]
         default = DEFAULT_PRESET if DEFAULT_PRESET in self._index_ids else self.presets[0].id
         self.default_index = self._index_ids[default]
 
@@ -129,7 +132,7 @@ class Resolver:
                     self._add_phrase(direct, gram)
         for i, bonus in direct.items():
             total[i] += bonus
-        return total
+        return [t * self.family_weight[i] for i, t in enumerate(total)]
 
     def _add_phrase(self, bonus: dict[int, float], gram: tuple[str, ...]) -> None:
         idf, weights = self.phrases[gram]
