@@ -1,0 +1,52 @@
+"""Resonant's web service: the application factory (flaskr style).
+
+    from app import create_app
+    app = create_app()                            # settings from the environment
+    app = create_app({"RESONANT_CACHE_DIR": tmp}) # tests: a mapping on top
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api
+
+from app.config import Config
+from app.errors import register_error_handlers
+from app.schemas import ErrorSchema
+from app.service import jobs
+
+
+class ResonantApi(Api):
+    """flask-smorest's Api documenting our error shape, and only the responses we declare."""
+
+    ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: config, job service, API blueprints, docs, JSON errors."""
+    app = Flask(__name__)
+    app.config.from_object(Config)
+    if config is not None:
+        app.config.from_mapping(config)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    if not app.debug:
+        logging.getLogger("app").setLevel(logging.INFO)
+
+    jobs.init_app(app)
+
+    from app.api import health, presets, preview
+    from app.api import jobs as jobs_api
+    from app.api.docs import register_docs
+
+    api = ResonantApi(app, spec_kwargs={"info": {"description": (
+        "Deterministic music generation: send a text prompt or geometry parameters, "
+        "receive WAV, MP3 or MIDI. Identical parameters always produce identical output.")}})
+    for module in (jobs_api, preview, presets, health):
+        api.register_blueprint(module.blp)
+    register_docs(app)
+    register_error_handlers(app)
+    return app

@@ -1,0 +1,43 @@
+"""The API's blueprints (one per resource) and what they share."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from app.parsing import JsonBodyParser
+from app.schemas import ErrorSchema
+
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying",
+                               "schema": {"type": "integer"}}}
+_DESCRIPTIONS = {
+    400: "Bad request: body not a JSON object, wrong Content-Type, invalid JSON, unknown "
+         "fields, or neither prompt nor params",
+    404: "Not found",
+    409: "Job not yet complete; the body's `status` says where it is",
+    413: "Request body over 64 KiB",
+    422: "Validation error: a field of the wrong type or out of range (the detail names it)",
+    503: "Render pool full or preview not ready in time; retry after Retry-After seconds",
+}
+
+
+class ApiBlueprint(Blueprint):
+    """flask-smorest Blueprint whose JSON bodies follow the service's 400/413/422 rules."""
+
+    ARGUMENTS_PARSER = JsonBodyParser()
+
+    def errors(self, *codes: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Document the error responses a view can return (all shaped {"detail": ...})."""
+
+        def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
+            for code in codes:
+                func = self.alt_response(
+                    code, schema=ErrorSchema,
+                    description=_DESCRIPTIONS.get(code, HTTPStatus(code).phrase),
+                    headers=RETRY_AFTER if code == 503 else None,
+                )(func)
+            return func
+
+        return decorator

@@ -1,0 +1,24 @@
+"""POST /preview: a 5-second clip of the same request, rendered synchronously and cached."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+
+from app.api import ApiBlueprint
+from app.api.files import send_download
+from app.schemas import GenerateSchema
+from app.service import jobs
+
+blp = ApiBlueprint("preview", __name__, url_prefix="/api/v1", description="Synchronous previews")
+
+
+@blp.route("/preview", methods=["POST"])
+@blp.arguments(GenerateSchema)
+@blp.response(200, description="Exactly 5 s of audio in the requested format", content_type="audio/wav")
+@blp.alt_response(200, description="MP3", content_type="audio/mpeg", success=True)
+@blp.alt_response(200, description="MIDI", content_type="audio/midi", success=True)
+@blp.errors(400, 413, 422, 503)
+def preview(body: dict[str, Any]) -> Response:
+    """Render a 5-second preview (duration_seconds is ignored) and return the file itself."""
+    return send_download(jobs.preview(jobs.resolve(body)), conditional=False)

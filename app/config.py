@@ -1,0 +1,59 @@
+"""Configuration: one attribute per setting, each read from the environment with a safe default.
+
+`create_app(config)` starts from `Config` and then applies a mapping (tests pass their own).
+"""
+from __future__ import annotations
+
+import os
+import pathlib
+
+PROJECT_ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+def _default_presets_path() -> str:
+    from engine.presets import default_presets_path
+
+    return str(default_presets_path())
+
+
+class Config:
+    """Settings of the Resonant service (environment variable -> default)."""
+
+    #: Where job specs, finished files, claims and failure records live (shared by all workers).
+    RESONANT_CACHE_DIR = os.environ.get("RESONANT_CACHE_DIR") or str(PROJECT_ROOT / "var" / "cache")
+    #: Render threads per worker process.
+    RESONANT_POOL_SIZE = _int("RESONANT_POOL_SIZE", os.cpu_count() or 2)
+    #: Jobs queued or running per worker before new work is refused with 503 + Retry-After.
+    RESONANT_QUEUE_LIMIT = _int("RESONANT_QUEUE_LIMIT", 64)
+    #: Size cap of the finished files (bytes); least recently used files are evicted past it.
+    RESONANT_CACHE_MAX_BYTES = _int("RESONANT_CACHE_MAX_BYTES", 2 * 1024**3)
+    #: The preset catalogue (YAML); default: the one shipped with the engine.
+    RESONANT_PRESETS = os.environ.get("RESONANT_PRESETS") or None
+    #: Longest prompt accepted (characters).
+    RESONANT_MAX_PROMPT_CHARS = _int("RESONANT_MAX_PROMPT_CHARS", 1000)
+    #: Seconds POST /preview waits for its render before answering 503.
+    RESONANT_PREVIEW_TIMEOUT = _int("RESONANT_PREVIEW_TIMEOUT", 60)
+    #: Seconds a claim may go without a heartbeat before another worker takes the job over.
+    RESONANT_CLAIM_STALE_SECONDS = _int("RESONANT_CLAIM_STALE_SECONDS", 10)
+    #: Seconds clients are told to wait (Retry-After) when the pool is full.
+    RESONANT_RETRY_AFTER = _int("RESONANT_RETRY_AFTER", 2)
+
+    #: Request bodies larger than this are refused with 413 (also chunked ones).
+    MAX_CONTENT_LENGTH = 64 * 1024
+
+    # flask-smorest / OpenAPI
+    API_TITLE = "Resonant"
+    API_VERSION = "1.0.0"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+
+
+def resolve_presets_path(value: str | None) -> str:
+    """The configured preset file, or the engine's default one."""
+    return value or _default_presets_path()

@@ -1,0 +1,179 @@
+"""Marshmallow schemas of the API: request bodies (validated at the route) and response bodies.
+
+Field error messages are predicates ("must be an integer from 2 to 2000"), so the 422 detail
+reads "'params.n' must be an integer from 2 to 2000". Numbers are strict: JSON strings and
+booleans are refused where numbers belong, and so are NaN and Infinity.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, ClassVar
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from engine.spec import (
+    DURATION_RANGE,
+    FORMATS,
+    GEOMETRY_FIELDS,
+    N_RANGE,
+    OMEGA_RANGE,
+    PSI_RANGE,
+    TEMPO_RANGE,
+    XI_RANGE,
+)
+
+
+def _range_text(lo: float, hi: float, *, integer: bool) -> str:
+    return f"must be {'an integer' if integer else 'a number'} from {lo:g} to {hi:g}"
+
+
+class StrictNumber(fields.Float):
+    """A finite JSON number within [lo, hi]; no strings, booleans, NaN or Infinity."""
+
+    integer = False
+
+    def __init__(self, lo: float, hi: float, *, allowed: str | None = None, **kwargs: Any):
+        message = allowed or _range_text(lo, hi, integer=self.integer)
+        kwargs.setdefault("allow_none", True)
+        kwargs.setdefault("load_default", None)
+        super().__init__(
+            allow_nan=False,
+            validate=validate.Range(lo, hi, error=message),
+            error_messages={"invalid": message, "special": message, "too_large": message},
+            **kwargs,
+        )
+        self.lo, self.hi = lo, hi
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise self.make_error("invalid")
+        if not math.isfinite(value):
+            raise self.make_error("special")
+        if self.integer:
+            if not float(value).is_integer():
+                raise self.make_error("invalid")
+            return int(value)
+        return float(value)
+
+
+class StrictInteger(StrictNumber):
+    """A JSON integer (2.0 is accepted as 2; 2.5, "2" and true are not)."""
+
+    integer = True
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON true or false only (no 1, "yes" or "true")."""
+
+    def __init__(self, **kwargs: Any):
+        kwargs.setdefault("allow_none", True)
+        kwargs.setdefault("load_default", None)
+        super().__init__(error_messages={"invalid": "must be true or false"}, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class StrictString(fields.String):
+    def __init__(self, **kwargs: Any):
+        kwargs.setdefault("allow_none", True)
+        kwargs.setdefault("load_default", None)
+        super().__init__(error_messages={"invalid": "must be a string"}, **kwargs)
+
+
+class GeometrySchema(ma.Schema):
+    """Geometry parameters; any field left out takes its documented default."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    error_messages: ClassVar[dict[str, str]] = {
+        "unknown": "is not a geometry parameter (allowed: " + ", ".join(GEOMETRY_FIELDS) + ")",
+        "type": "must be an object",
+    }
+
+    n = StrictInteger(*N_RANGE, metadata={"description": "Complexity: number of geometric elements (default 24)"})
+    k = StrictInteger(1, N_RANGE[1] // 2, allowed="must be an integer from 1 to n/2", metadata={
+        "description": "Texture: step size, 1..n/2 (default: the step nearest a fourth)"})
+    omega = StrictNumber(*OMEGA_RANGE, metadata={"description": "Movement: rotation speed (default 1)"})
+    xi = StrictNumber(*XI_RANGE, metadata={"description": "Depth: vertical perturbation (default 1)"})
+    psi = StrictNumber(*PSI_RANGE, allowed="must be a number from 0 to 2π (6.283185)", metadata={
+        "description": "Phase in radians: shifts the tonal center (default 0)"})
+    lock_psi_tau = StrictBoolean(metadata={"description": "Lock phase to the tempo grid (default true)"})
+
+
+class GenerateSchema(ma.Schema):
+    """A generation request: a prompt or geometry params (or both), and output settings."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    error_messages: ClassVar[dict[str, str]] = {"unknown": "is not a known field", "type": "must be a JSON object"}
+    #: At least one of these must be given (else 400 "Provide either 'prompt' or 'params'").
+    REQUIRE_ONE_OF = ("prompt", "params")
+
+    prompt = StrictString(validate=validate.Length(min=1, error="must be a non-empty string"),
+                          metadata={"description": "Text description of the desired music"})
+    params = fields.Nested(GeometrySchema, allow_none=True, load_default=None,
+                           metadata={"description": "Direct geometry parameters"})
+    duration_seconds = StrictNumber(*DURATION_RANGE, metadata={"description": "Seconds (default 30)"})
+    tempo = StrictNumber(*TEMPO_RANGE, metadata={
+        "description": "BPM (default: implied by the prompt or its preset, else 120)"})
+    format = StrictString(validate=validate.OneOf(FORMATS, error="must be one of: " + ", ".join(FORMATS)),
+                          metadata={"description": "wav, mp3 or midi (default wav)", "enum": list(FORMATS)})
+
+
+class ParamsOutSchema(ma.Schema):
+    """The full geometry a job resolved to."""
+
+    n = fields.Integer(required=True)
+    k = fields.Integer(required=True)
+    omega = fields.Float(required=True)
+    xi = fields.Float(required=True)
+    psi = fields.Float(required=True)
+    lock_psi_tau = fields.Boolean(required=True)
+
+
+class JobSchema(ma.Schema):
+    """A job: its status and what the request resolved to. Never depends on clock or worker."""
+
+    job_id = fields.String(required=True, metadata={"pattern": "^[0-9a-f]{32}$"})
+    status = fields.String(required=True, validate=validate.OneOf(["pending", "processing", "complete", "failed"]))
+    preset = fields.String(required=True, allow_none=True, metadata={"description": "Preset matched by the prompt"})
+    params = fields.Nested(ParamsOutSchema, required=True)
+    tempo = fields.Float(required=True)
+    duration_seconds = fields.Float(required=True)
+    format = fields.String(required=True, validate=validate.OneOf(FORMATS))
+    download_url = fields.String(metadata={"description": "Present when status is complete"})
+    error = fields.String(metadata={"description": "Present when status is failed"})
+
+
+class PresetSchema(ma.Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    description = fields.String(required=True)
+    tags = fields.List(fields.String(), required=True)
+    family = fields.String(required=True)
+    params = fields.Nested(ParamsOutSchema, required=True)
+    tempo = fields.Float(required=True)
+
+
+class PresetListSchema(ma.Schema):
+    presets = fields.List(fields.Nested(PresetSchema), required=True)
+
+
+class HealthSchema(ma.Schema):
+    status = fields.String(required=True)
+    engine_version = fields.String(required=True)
+
+
+class ErrorSchema(ma.Schema):
+    """Every 4xx/5xx body."""
+
+    detail = fields.String(required=True, metadata={"description": "What went wrong, in words"})
+    status = fields.String(metadata={"description": "The job's status (409 only)"})
+    errors = fields.Dict(metadata={"description": "Field errors (422 only)"})
