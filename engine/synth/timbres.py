@@ -1,0 +1,185 @@
+"""Per-family instrument voices: General MIDI program -> a tone generator and an envelope shape.
+
+A *tone* is the un-enveloped waveform of one pitch at one brightness: float32, shape (L,),
+peak about 1, sample rate `sr` Hz. Tones are built from band-limited wavetables (additive
+partials up to Nyquist), two-operator FM, or detuned saws through a low-pass filter.
+Everything here is a pure function of its arguments (no randomness, no state).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import signal
+
+TABLE = 8192  #: wavetable length in samples (power of two, read with nearest-index lookup)
+
+
+@dataclass(frozen=True)
+class Voice:
+    """How one GM family sounds.
+
+    kind: "additive" (two spectra cross-faded by a brightness envelope), "fm" or "saws".
+    slope_bright / slope_dull: partial amplitude ~ h ** -slope for the bright / dull spectrum.
+    odd: odd partials only (hollow reed / square-ish tones).
+    bright_tau: seconds for brightness to fall from the attack spectrum to the dull one
+        (None: constant brightness set by velocity).
+    attack, decay, release: seconds; sustain: level 0..1 after the decay.
+    ring: seconds of exponential decay for percussive voices at middle C (None: sustained);
+        shorter for higher pitches.
+    fm_ratio, fm_index: modulator/carrier frequency ratio and peak modulation index ("fm").
+    detune: cents between the outer saws ("saws"); cutoff: low-pass cutoff as a multiple of f0.
+    vibrato: depth in cents (5.5 Hz rate, fading in after 0.3 s).
+    gain: level trim so families balance in the mix (linear).
+    """
+
+    kind: str
+    slope_bright: float = 1.0
+    slope_dull: float = 2.0
+    odd: bool = False
+    bright_tau: float | None = None
+    attack: float = 0.005
+    decay: float = 0.2
+    sustain: float = 0.7
+    release: float = 0.12
+    ring: float | None = None
+    fm_ratio: float = 1.0
+    fm_index: float = 1.0
+    detune: float = 12.0
+    cutoff: float = 6.0
+    vibrato: float = 0.0
+    gain: float = 1.0
+
+
+#: One voice per GM family (program // 8).
+FAMILIES: tuple[Voice, ...] = (
+    Voice("additive", 1.1, 2.6, bright_tau=0.35, attack=0.003, release=0.18, ring=1.6, gain=0.9),  # piano
+    Voice("fm", fm_ratio=3.5, fm_index=2.2, attack=0.002, release=0.25, ring=1.2, gain=0.8),  # chrom perc
+    Voice("additive", 1.3, 1.3, attack=0.012, decay=0.05, sustain=0.95, release=0.06, gain=0.55),  # organ
+    Voice("additive", 0.9, 2.8, bright_tau=0.12, attack=0.002, release=0.10, ring=1.1, gain=0.85),  # guitar
+    Voice("additive", 1.2, 3.2, bright_tau=0.10, attack=0.004, release=0.08, ring=1.4, gain=1.25),  # bass
+    Voice("saws", detune=9.0, cutoff=5.0, attack=0.12, decay=0.3, sustain=0.85, release=0.35,
+          vibrato=9.0, gain=0.6),  # strings
+    Voice("saws", detune=14.0, cutoff=4.0, attack=0.18, decay=0.4, sustain=0.8, release=0.45,
+          vibrato=5.0, gain=0.6),  # ensemble
+    Voice("additive", 0.8, 2.4, bright_tau=0.25, attack=0.03, decay=0.2, sustain=0.75, release=0.1,
+          vibrato=4.0, gain=0.55),  # brass
+    Voice("additive", 1.0, 1.6, odd=True, attack=0.025, decay=0.1, sustain=0.85, release=0.08,
+          vibrato=6.0, gain=0.6),  # reed
+    Voice("additive", 3.0, 4.0, attack=0.04, decay=0.1, sustain=0.85, release=0.12, vibrato=8.0,
+          gain=0.9),  # pipe
+    Voice("saws", detune=6.0, cutoff=8.0, attack=0.008, decay=0.15, sustain=0.7, release=0.1,
+          vibrato=6.0, gain=0.5),  # synth lead
+    Voice("saws", detune=18.0, cutoff=3.0, attack=0.35, decay=0.5, sustain=0.8, release=0.6,
+          gain=0.6),  # synth pad
+    Voice("saws", detune=25.0, cutoff=2.5, attack=0.25, decay=0.5, sustain=0.7, release=0.6,
+          gain=0.6),  # synth fx
+    Voice("additive", 0.9, 2.5, bright_tau=0.15, attack=0.002, release=0.12, ring=1.3, gain=0.85),  # ethnic
+    Voice("fm", fm_ratio=1.4, fm_index=3.0, attack=0.001, release=0.1, ring=0.4, gain=0.8),  # percussive
+    Voice("saws", detune=30.0, cutoff=2.0, attack=0.2, decay=0.3, sustain=0.6, release=0.4, gain=0.5),  # sfx
+)
+
+#: Programs that differ from their family: electric pianos (FM), synth basses (filtered saws).
+SPECIAL: dict[int, Voice] = {
+    4: Voice("fm", fm_ratio=1.0, fm_index=1.6, attack=0.002, release=0.2, ring=1.8, gain=0.85),
+    5: Voice("fm", fm_ratio=14.0, fm_index=0.9, attack=0.002, release=0.2, ring=1.6, gain=0.8),
+    38: Voice("saws", detune=5.0, cutoff=4.0, attack=0.004, decay=0.2, sustain=0.6, release=0.06, gain=1.1),
+    39: Voice("saws", detune=8.0, cutoff=2.5, attack=0.004, decay=0.25, sustain=0.7, release=0.06, gain=1.2),
+}
+
+
+def voice_for(program: int) -> Voice:
+    """The Voice for a General MIDI program 0..127."""
+    return SPECIAL.get(program, FAMILIES[(program % 128) // 8])
+
+
+def midi_to_hz(pitch: float) -> float:
+    """Equal-tempered frequency in Hz of a MIDI pitch (A4 = 69 = 440 Hz)."""
+    return 440.0 * 2.0 ** ((pitch - 69.0) / 12.0)
+
+
+def wavetable(f0: float, slope: float, *, sr: int, odd: bool = False, saw: bool = False) -> np.ndarray:
+    """One cycle (TABLE + 1 samples, float32) of partials h = 1.. up to 0.45*sr, amplitude h**-slope.
+
+    saw=True gives the sawtooth series (1/h with alternating sign); peak normalised to 1.
+    """
+    n_h = max(1, int(0.45 * sr / f0))
+    h = np.arange(1, min(n_h, 160) + 1, dtype=np.float64)
+    amp = (1.0 / h) if saw else h ** -slope
+    if odd:
+        amp = np.where(h % 2 == 1, amp, 0.0)
+    phase = np.linspace(0.0, 2.0 * np.pi, TABLE, endpoint=False)
+    spec = np.zeros(TABLE // 2 + 1, np.complex128)
+    spec[1:len(h) + 1] = amp * (TABLE / 2) * -1j
+    cyc = np.fft.irfft(spec, TABLE)
+    del phase
+    cyc /= max(np.max(np.abs(cyc)), 1e-9)
+    return np.append(cyc, cyc[0]).astype(np.float32)
+
+
+def phase_index(f0: float, n: int, *, sr: int, vibrato: float = 0.0, detune_cents: float = 0.0) -> np.ndarray:
+    """Wavetable indices (int32, shape (n,)) for a tone at f0 Hz, optional vibrato (cents)."""
+    f = f0 * 2.0 ** (detune_cents / 1200.0)
+    t = np.arange(n, dtype=np.float64)
+    cycles = t * (f / sr)
+    if vibrato > 0.0 and n > 0:
+        rate = 5.5
+        depth = (2.0 ** (vibrato / 1200.0) - 1.0) * f  # Hz
+        fade = np.minimum(t / (0.6 * sr), 1.0)
+        cycles += fade * depth / (2 * np.pi * rate) * (1.0 - np.cos(2 * np.pi * rate * t / sr))
+    frac = cycles - np.floor(cycles)
+    return (frac * TABLE + 0.5).astype(np.int32)
+
+
+def tone(voice: Voice, pitch: int, brightness: float, n: int, *, sr: int) -> np.ndarray:
+    """The un-enveloped tone of `voice` at MIDI `pitch`: float32 (n,), brightness 0..1."""
+    f0 = midi_to_hz(pitch)
+    if voice.kind == "fm":
+        t = np.arange(n, dtype=np.float32) / np.float32(sr)
+        ring = voice.ring or 1.0
+        index = voice.fm_index * (0.4 + 0.9 * brightness) * np.exp(-t / np.float32(0.35 * ring))
+        index *= min(1.0, 2000.0 / (f0 * voice.fm_ratio))  # keep sidebands below Nyquist
+        cyc = phase_index(f0 * voice.fm_ratio, n, sr=sr).astype(np.float32) * np.float32(2 * np.pi / TABLE)
+        car = phase_index(f0, n, sr=sr).astype(np.float32) * np.float32(2 * np.pi / TABLE)
+        return np.sin(car + index.astype(np.float32) * np.sin(cyc)).astype(np.float32)
+    if voice.kind == "saws":
+        table = wavetable(f0, 1.0, sr=sr, saw=True)
+        out = np.zeros(n, np.float32)
+        for cents in (-voice.detune / 2, 0.0, voice.detune / 2):
+            out += table[phase_index(f0, n, sr=sr, vibrato=voice.vibrato, detune_cents=cents)]
+        cutoff = min(0.45 * sr, f0 * voice.cutoff * (0.6 + 0.8 * brightness) + 200.0)
+        sos = signal.butter(2, cutoff, "low", fs=sr, output="sos")
+        out = signal.sosfilt(sos, out).astype(np.float32)
+        return out * np.float32(1.0 / 1.6)
+    bright = wavetable(f0, voice.slope_bright, sr=sr, odd=voice.odd)
+    dull = wavetable(f0, voice.slope_dull, sr=sr, odd=voice.odd)
+    idx = phase_index(f0, n, sr=sr, vibrato=voice.vibrato)
+    if voice.bright_tau is None:
+        mix = np.float32(0.3 + 0.7 * brightness)
+        return ((1 - mix) * dull + mix * bright)[idx]
+    t = np.arange(n, dtype=np.float32) / np.float32(sr)
+    b = np.float32(0.3 + 0.7 * brightness) * np.exp(-t / np.float32(voice.bright_tau))
+    return dull[idx] + b * (bright - dull)[idx]
+
+
+def envelope(voice: Voice, pitch: int, n_on: int, *, sr: int) -> np.ndarray:
+    """Amplitude envelope, float32 (n_on + release samples,), starting and ending at exactly 0.
+
+    n_on: samples the key is held. Percussive voices decay exponentially while held; all voices
+    release with a smooth (raised-cosine) fall to zero after the key is let go.
+    """
+    n_att = max(int(voice.attack * sr), 32)
+    n_rel = max(int(voice.release * sr), 256)
+    n_on = max(n_on, n_att)
+    t = np.arange(n_on, dtype=np.float32) / np.float32(sr)
+    if voice.ring is not None:
+        ring = voice.ring * 2.0 ** (-(pitch - 60) / 24.0)
+        on = np.exp(-t / np.float32(ring))
+    else:
+        on = voice.sustain + (1.0 - voice.sustain) * np.exp(-t / np.float32(voice.decay / 3.0))
+    att = np.minimum(np.arange(n_on, dtype=np.float32) / np.float32(n_att), np.float32(1.0))
+    on *= np.sin(att * np.float32(np.pi / 2)) ** 2
+    fall = np.float32(on[-1]) * (0.5 + 0.5 * np.cos(np.linspace(0, np.pi, n_rel, dtype=np.float32)))
+    fall[-1] = 0.0
+    on[0] = 0.0
+    return np.concatenate([on, fall]).astype(np.float32, copy=False)
