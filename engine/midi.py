@@ -40,7 +40,7 @@ def score_to_midi_bytes(score: Score) -> bytes:
 def _exact_tempo(data: bytes, tempo: float) -> bytes:
     """Rewrite the set_tempo event to round(60e6 / tempo) us per beat (pretty_midi truncates)."""
     mid = mido.MidiFile(file=io.BytesIO(data))
-    want = int(round(60_000_000 / float(tempo)))
+    want = round(60_000_000 / float(tempo))
     changed = False
     for track in mid.tracks:
         for i, msg in enumerate(track):

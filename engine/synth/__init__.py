@@ -30,7 +30,7 @@ def score_to_samples(score: Score, *, sr: int = 44100,
     Channels are (left, right); values stay within [-1, 1] (true peak <= -1 dBTP).
     `progress`, if given, is called with the fraction done (0.0 .. 1.0).
     """
-    frames = int(round(score.duration * sr))
+    frames = round(score.duration * sr)
     bus = np.zeros((frames, 2), np.float32)
     cache = NoteCache(sr)
     wet = [p for p in score.parts if not p.is_drum and voice_for(p.program) not in _dry_voices()]

@@ -114,7 +114,7 @@ def add_drums(bus: np.ndarray, part: Part, *, seed: int, sr: int) -> None:
     cache: dict[tuple[int, int, int], np.ndarray] = {}
     counts: dict[int, int] = {}
     for note in part.notes:
-        start = int(round(note.start * sr))
+        start = round(note.start * sr)
         if start >= frames:
             continue
         variant = counts.get(note.pitch, 0) % VARIANTS

@@ -29,7 +29,7 @@ def integrated_loudness(y: np.ndarray, *, sr: int) -> float:
     frames = y.shape[0]
     sos = k_weighting_sos(sr)
     zi = np.zeros((sos.shape[0], 2, 2), np.float32)
-    hop = int(round(0.1 * sr))
+    hop = round(0.1 * sr)
     n_hops = -(-frames // hop)
     energy = np.zeros(n_hops, np.float64)  # sum over channels of squared K-weighted samples
     chunk = hop * (CHUNK // hop)

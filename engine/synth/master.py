@@ -8,7 +8,13 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from engine.synth.loudness import CHUNK, TP_TAPS, integrated_loudness, true_peak, true_peak_envelope
+from engine.synth.loudness import (
+    CHUNK,
+    TP_TAPS,
+    integrated_loudness,
+    true_peak,
+    true_peak_envelope,
+)
 
 TARGET_LUFS = -14.0
 CEILING_DBTP = -1.0

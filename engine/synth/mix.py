@@ -74,10 +74,10 @@ def add_part(bus: np.ndarray, part: Part, cache: NoteCache) -> None:
     frames = bus.shape[0]
     gains = np.asarray(pan_gains(part.pan), np.float32)
     for note in part.notes:
-        start = int(round(note.start * sr))
+        start = round(note.start * sr)
         if start >= frames:
             continue
-        n_on = max(1, int(round((note.end - note.start) * sr)))
+        n_on = max(1, round((note.end - note.start) * sr))
         n_on = -(-n_on // 64) * 64  # quantise held length to 64 samples (1.5 ms): more cache hits
         wave = note_wave = cache.note(part.program, note.pitch, note.velocity, n_on)
         stop = min(frames, start + len(note_wave))
