@@ -28,9 +28,11 @@ DEFAULT_PRESET = "calm"  #: chosen when no word of the prompt matches anything
 _CACHE_KEY = "engine.prompt.Resolver"
 
 #: Field weights of the index: how strongly a word in that field ties a prompt to a preset.
-_W_ID, _W_NAME, _W_TAG, _W_TAG_PART, _W_DESC = 3.0, 3.0, 2.5, 1.2, 0.5
+#: A word of a multi-word id/name/tag counts less ("main" of "Main Menu"); the whole phrase more.
+_W_ID, _W_NAME, _W_TAG, _W_DESC = 3.0, 3.0, 2.5, 0.5
+_W_NAME_PART, _W_TAG_PART = 1.5, 1.2
 _W_PHRASE = 3.0  #: a multi-word tag/name found contiguous in the prompt, on top of its words
-_W_DIRECT = 5.0  #: a lexicon entry naming a preset id outright (times the largest idf)
+_W_DIRECT = 3.5  #: a lexicon entry naming a preset id outright (times the largest idf)
 _Q_MODIFIER = 0.4  #: query weight of modifier words (slow, dark, ...): they nudge, rarely pick
 _Q_PREFIX = 0.5  #: query weight of a prefix match for an otherwise unknown word
 _MAX_NGRAM = 4
@@ -70,7 +72,7 @@ class Resolver:
                 stems = self._stems(text)
                 if len(stems) > 1:
                     phrases[tuple(stems)][i] = max(phrases[tuple(stems)].get(i, 0.0), _W_PHRASE)
-                    weight = _W_TAG_PART if weight == _W_TAG else weight
+                    weight = _W_TAG_PART if weight == _W_TAG else _W_NAME_PART
                 for s in stems:
                     terms[s][i] = max(terms[s].get(i, 0.0), weight)
             for s in self._stems(preset.description):

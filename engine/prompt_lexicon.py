@@ -109,6 +109,8 @@ def load_lexicon(path: str | os.PathLike[str] | None = None) -> Lexicon:
         key = bare.key(str(phrase))
         if not key:
             raise _error(path, f"synonym '{phrase}' has no content words")
+        if negations & set(words(normalize(str(phrase)))):
+            raise _error(path, f"synonym '{phrase}' contains a negation word")
         if isinstance(targets, str):
             targets = [targets]
         if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
