@@ -38,13 +38,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     jobs.init_app(app)
 
-    from app.api import health, presets, preview
+    from app.api import JobIdConverter, health, job_id_schema, presets, preview
     from app.api import jobs as jobs_api
     from app.api.docs import register_docs
 
     api = ResonantApi(app, spec_kwargs={"info": {"description": (
         "Deterministic music generation: send a text prompt or geometry parameters, "
         "receive WAV, MP3 or MIDI. Identical parameters always produce identical output.")}})
+    app.url_map.converters["job_id"] = JobIdConverter
+    api.register_converter(JobIdConverter, job_id_schema)
     for module in (jobs_api, preview, presets, health):
         api.register_blueprint(module.blp)
     register_docs(app)

@@ -6,10 +6,12 @@ from http import HTTPStatus
 from typing import Any
 
 from flask_smorest import Blueprint
+from werkzeug.routing import BaseConverter
 
 from app.parsing import JsonBodyParser
 from app.schemas import ErrorSchema
 
+BINARY = {"type": "string", "format": "binary"}
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying",
                                "schema": {"type": "integer"}}}
 _DESCRIPTIONS = {
@@ -18,9 +20,18 @@ _DESCRIPTIONS = {
     404: "Not found",
     409: "Job not yet complete; the body's `status` says where it is",
     413: "Request body over 64 KiB",
+    416: "Range not satisfiable",
     422: "Validation error: a field of the wrong type or out of range (the detail names it)",
     503: "Render pool full or preview not ready in time; retry after Retry-After seconds",
 }
+
+
+class JobIdConverter(BaseConverter):
+    """Any path segment (malformed ids answer 404 from the service); documented as 32 hex digits."""
+
+
+def job_id_schema(converter: BaseConverter) -> dict[str, str]:
+    return {"type": "string", "pattern": "^[0-9a-f]{32}$"}
 
 
 class ApiBlueprint(Blueprint):

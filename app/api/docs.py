@@ -11,7 +11,11 @@ SPEC_URL = "/api/v1/openapi.json"
 def register_docs(app: Flask) -> None:
     """Serve the UI at /api/v1/docs (and /api/v1/docs/), its assets under /api/v1/docs/."""
     blueprint = get_swaggerui_blueprint(
-        DOCS_URL, SPEC_URL, config={"app_name": "Resonant API", "validatorUrl": None},
+        DOCS_URL, SPEC_URL, config={
+            "app_name": "Resonant API",
+            "validatorUrl": None,  # the default validator is an external service
+            "oauth2RedirectUrl": f"{DOCS_URL}/oauth2-redirect.html",  # relative, not the Host
+        },
         blueprint_name="swagger_ui",
     )
     app.register_blueprint(blueprint)

@@ -5,13 +5,15 @@ from typing import Any
 
 from flask import Response
 
-from app.api import ApiBlueprint
+from app.api import BINARY, ApiBlueprint
 from app.api.files import send_download
 from app.schemas import GenerateSchema, JobSchema
 from app.service import COMPLETE, jobs
 
 blp = ApiBlueprint("jobs", __name__, url_prefix="/api/v1", description="Generation jobs")
 
+DOWNLOAD = "The generated file: audio/wav, audio/mpeg or audio/midi (strong ETag = job id)"
+PARTIAL = "Partial content for a Range request"
 LOCATION = {"Location": {"description": "URL of the job", "schema": {"type": "string"}}}
 
 
@@ -30,7 +32,7 @@ def generate(body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]
     return job.to_dict(), status, {"Location": f"/api/v1/jobs/{job.spec.id}"}
 
 
-@blp.route("/jobs/<string:job_id>", methods=["GET"])
+@blp.route("/jobs/<job_id:job_id>", methods=["GET"])
 @blp.response(200, JobSchema)
 @blp.errors(404)
 def get_job(job_id: str) -> dict[str, Any]:
@@ -38,14 +40,15 @@ def get_job(job_id: str) -> dict[str, Any]:
     return jobs.get(job_id).to_dict()
 
 
-@blp.route("/jobs/<string:job_id>/download", methods=["GET"])
-@blp.response(200, description="The generated file (supports Range, If-None-Match)", content_type="audio/wav")
-@blp.alt_response(200, description="MP3", content_type="audio/mpeg", success=True)
-@blp.alt_response(200, description="MIDI", content_type="audio/midi", success=True)
-@blp.alt_response(206, description="Partial content (Range)", success=True)
-@blp.alt_response(304, description="Not modified (If-None-Match)", success=True)
-@blp.alt_response(416, description="Range not satisfiable")
-@blp.errors(404, 409)
+@blp.route("/jobs/<job_id:job_id>/download", methods=["GET"])
+@blp.response(200, BINARY, description=DOWNLOAD, content_type="audio/wav")
+@blp.alt_response(200, schema=BINARY, description=DOWNLOAD, content_type="audio/mpeg", success=True)
+@blp.alt_response(200, schema=BINARY, description=DOWNLOAD, content_type="audio/midi", success=True)
+@blp.alt_response(206, schema=BINARY, description=PARTIAL, content_type="audio/wav", success=True)
+@blp.alt_response(206, schema=BINARY, description=PARTIAL, content_type="audio/mpeg", success=True)
+@blp.alt_response(206, schema=BINARY, description=PARTIAL, content_type="audio/midi", success=True)
+@blp.alt_response(304, description="Not modified (If-None-Match matched the ETag)", success=True)
+@blp.errors(404, 409, 416)
 def download(job_id: str) -> Response:
     """Download the finished file: audio/wav, audio/mpeg or audio/midi."""
     return send_download(jobs.open_download(job_id))

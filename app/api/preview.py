@@ -5,7 +5,7 @@ from typing import Any
 
 from flask import Response
 
-from app.api import ApiBlueprint
+from app.api import BINARY, ApiBlueprint
 from app.api.files import send_download
 from app.schemas import GenerateSchema
 from app.service import jobs
@@ -15,9 +15,9 @@ blp = ApiBlueprint("preview", __name__, url_prefix="/api/v1", description="Synch
 
 @blp.route("/preview", methods=["POST"])
 @blp.arguments(GenerateSchema)
-@blp.response(200, description="Exactly 5 s of audio in the requested format", content_type="audio/wav")
-@blp.alt_response(200, description="MP3", content_type="audio/mpeg", success=True)
-@blp.alt_response(200, description="MIDI", content_type="audio/midi", success=True)
+@blp.response(200, BINARY, description="Exactly 5 s of audio in the requested format", content_type="audio/wav")
+@blp.alt_response(200, schema=BINARY, description="MP3", content_type="audio/mpeg", success=True)
+@blp.alt_response(200, schema=BINARY, description="MIDI", content_type="audio/midi", success=True)
 @blp.errors(400, 413, 422, 503)
 def preview(body: dict[str, Any]) -> Response:
     """Render a 5-second preview (duration_seconds is ignored) and return the file itself."""

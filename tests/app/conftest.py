@@ -16,6 +16,14 @@ API = "/api/v1"
 SHORT = {"params": {"n": 12, "k": 5}, "duration_seconds": 1, "format": "midi"}
 
 
+class BufferedClient(FlaskClient):
+    """Test client that reads and closes every response (as a WSGI server would)."""
+
+    def open(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("buffered", True)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def make_app(tmp_path) -> Callable[..., Flask]:
     """Build an app on a fresh cache directory; keyword arguments override settings."""
@@ -29,7 +37,9 @@ def make_app(tmp_path) -> Callable[..., Flask]:
             "RESONANT_PREVIEW_TIMEOUT": 60,
             **settings,
         }
-        return create_app(config)
+        app = create_app(config)
+        app.test_client_class = BufferedClient
+        return app
 
     return make
 
