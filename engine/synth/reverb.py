@@ -14,7 +14,8 @@ def impulse_response(*, seed: int, sr: int, seconds: float = 1.3, rt60: float = 
                      predelay: float = 0.014) -> np.ndarray:
     """Stereo IR, float32 shape (n, 2): darkening noise decay with a few early reflections.
 
-    Energy normalised to 1 per channel, so the wet level is set by the send gain alone.
+    Normalised to unit mean power gain over 200-4000 Hz per channel, so the wet level of tonal
+    material is set by the send gain alone.
     """
     rng = np.random.default_rng(np.random.SeedSequence([seed & (2**63 - 1), 0x5EB]))
     n = int(seconds * sr)
@@ -30,7 +31,10 @@ def impulse_response(*, seed: int, sr: int, seconds: float = 1.3, rt60: float = 
         ir[i, k % 2] += 0.9 * (0.8 ** k) * np.sqrt(sr / 1000.0) * 0.1
     ir[-int(0.1 * sr):] *= np.linspace(1.0, 0.0, int(0.1 * sr))[:, None]
     ir = np.concatenate([np.zeros((int(predelay * sr), 2)), ir])
-    ir /= np.sqrt(np.sum(ir ** 2, axis=0, keepdims=True))
+    spec = np.abs(np.fft.rfft(ir, axis=0)) ** 2
+    freqs = np.fft.rfftfreq(ir.shape[0], 1.0 / sr)
+    band = (freqs >= 200.0) & (freqs <= 4000.0)
+    ir /= np.sqrt(spec[band].mean(axis=0, keepdims=True))
     return ir.astype(np.float32)
 
 

@@ -31,6 +31,7 @@ class Voice:
     detune: cents between the outer saws ("saws"); cutoff: low-pass cutoff as a multiple of f0.
     vibrato: depth in cents (5.5 Hz rate, fading in after 0.3 s).
     gain: level trim so families balance in the mix (linear).
+    partials: explicit amplitudes of harmonics 1..len (drawbar organ); overrides the slopes.
     """
 
     kind: str
@@ -49,13 +50,15 @@ class Voice:
     cutoff: float = 6.0
     vibrato: float = 0.0
     gain: float = 1.0
+    partials: tuple[float, ...] | None = None
 
 
 #: One voice per GM family (program // 8).
 FAMILIES: tuple[Voice, ...] = (
-    Voice("additive", 1.1, 2.6, bright_tau=0.35, attack=0.003, release=0.18, ring=1.6, gain=0.9),  # piano
+    Voice("additive", 0.8, 1.7, bright_tau=0.5, attack=0.003, release=0.18, ring=1.6, gain=0.9),  # piano
     Voice("fm", fm_ratio=3.5, fm_index=2.2, attack=0.002, release=0.25, ring=1.2, gain=0.8),  # chrom perc
-    Voice("additive", 1.3, 1.3, attack=0.012, decay=0.05, sustain=0.95, release=0.06, gain=0.55),  # organ
+    Voice("additive", attack=0.012, decay=0.05, sustain=0.95, release=0.06, gain=0.55,
+          partials=(1.0, 0.8, 0.55, 0.5, 0.0, 0.35, 0.0, 0.3, 0.0, 0.0, 0.0, 0.15)),  # organ
     Voice("additive", 0.9, 2.8, bright_tau=0.12, attack=0.002, release=0.10, ring=1.1, gain=0.85),  # guitar
     Voice("additive", 1.2, 3.2, bright_tau=0.10, attack=0.004, release=0.08, ring=1.4, gain=1.25),  # bass
     Voice("saws", detune=9.0, cutoff=5.0, attack=0.12, decay=0.3, sustain=0.85, release=0.35,
@@ -98,21 +101,23 @@ def midi_to_hz(pitch: float) -> float:
     return 440.0 * 2.0 ** ((pitch - 69.0) / 12.0)
 
 
-def wavetable(f0: float, slope: float, *, sr: int, odd: bool = False, saw: bool = False) -> np.ndarray:
+def wavetable(f0: float, slope: float, *, sr: int, odd: bool = False, saw: bool = False,
+              partials: tuple[float, ...] | None = None) -> np.ndarray:
     """One cycle (TABLE + 1 samples, float32) of partials h = 1.. up to 0.45*sr, amplitude h**-slope.
 
-    saw=True gives the sawtooth series (1/h with alternating sign); peak normalised to 1.
+    saw=True gives the sawtooth series (1/h); `partials` gives explicit amplitudes for
+    h = 1..len(partials). Peak normalised to 1.
     """
-    n_h = max(1, int(0.45 * sr / f0))
-    h = np.arange(1, min(n_h, 160) + 1, dtype=np.float64)
+    n_h = max(1, min(int(0.45 * sr / f0), 160, len(partials) if partials else 160))
+    h = np.arange(1, n_h + 1, dtype=np.float64)
     amp = (1.0 / h) if saw else h ** -slope
+    if partials:
+        amp = np.asarray(partials[:n_h], np.float64)
     if odd:
         amp = np.where(h % 2 == 1, amp, 0.0)
-    phase = np.linspace(0.0, 2.0 * np.pi, TABLE, endpoint=False)
     spec = np.zeros(TABLE // 2 + 1, np.complex128)
     spec[1:len(h) + 1] = amp * (TABLE / 2) * -1j
     cyc = np.fft.irfft(spec, TABLE)
-    del phase
     cyc /= max(np.max(np.abs(cyc)), 1e-9)
     return np.append(cyc, cyc[0]).astype(np.float32)
 
@@ -151,8 +156,8 @@ def tone(voice: Voice, pitch: int, brightness: float, n: int, *, sr: int) -> np.
         sos = signal.butter(2, cutoff, "low", fs=sr, output="sos")
         out = signal.sosfilt(sos, out).astype(np.float32)
         return out * np.float32(1.0 / 1.6)
-    bright = wavetable(f0, voice.slope_bright, sr=sr, odd=voice.odd)
-    dull = wavetable(f0, voice.slope_dull, sr=sr, odd=voice.odd)
+    bright = wavetable(f0, voice.slope_bright, sr=sr, odd=voice.odd, partials=voice.partials)
+    dull = wavetable(f0, voice.slope_dull, sr=sr, odd=voice.odd, partials=voice.partials)
     idx = phase_index(f0, n, sr=sr, vibrato=voice.vibrato)
     if voice.bright_tau is None:
         mix = np.float32(0.3 + 0.7 * brightness)
