@@ -1,0 +1,60 @@
+"""`python -m bench [PART ...] [--repeats N] [--quick] [--out FILE]`.
+
+PART: all (default), engine (= wav mp3 rss), wav, mp3, rss, service, prompt. Prints markdown
+tables with PASS / MISS against DESIGN.md §6 and a summary; also writes them to
+bench/results/latest.md (or --out). Exit status 0 whatever the verdicts.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from bench import engine_bench, prompt_bench, service_bench
+from bench.common import Report, machine_line
+
+PARTS = ("wav", "mp3", "rss", "service", "prompt")
+ALIASES = {"all": set(PARTS), "engine": {"wav", "mp3", "rss"}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("parts", nargs="*", default=["all"],
+                        choices=sorted(set(PARTS) | set(ALIASES)), metavar="PART",
+                        help="all (default), engine, wav, mp3, rss, service, prompt")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="timed runs per case; medians are reported (default 5)")
+    parser.add_argument("--quick", action="store_true", help="3 repeats instead of 5")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="markdown results file (default bench/results/latest.md)")
+    args = parser.parse_args(argv)
+    repeats = 3 if args.quick else max(1, args.repeats)
+    parts: set[str] = set()
+    for p in args.parts:
+        parts |= ALIASES.get(p, {p})
+
+    report = Report()
+    t0 = time.perf_counter()
+    report.heading("Resonant benchmarks", level=1)
+    report.note(f"Machine: {machine_line()}")
+    report.note(f"Parts: {', '.join(p for p in PARTS if p in parts)} · {repeats} repeats · "
+                "medians · ratios against peers measured in the same run.")
+    try:
+        if parts & {"wav", "mp3", "rss"}:
+            engine_bench.run(report, repeats, parts)
+        if "prompt" in parts:
+            prompt_bench.run(report, repeats)
+        if "service" in parts:
+            service_bench.run(report, repeats)
+    except KeyboardInterrupt:
+        report.note("**Interrupted.**")
+    report.summary()
+    report.note(f"Total bench time {time.perf_counter() - t0:.0f} s.")
+    path = report.save(args.out)
+    print(f"(results written to {path})", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
