@@ -71,13 +71,21 @@ class Lexicon:
         return stems, frozenset(negated)
 
     def match(self, table: Table, stems: list[str]) -> list[tuple[int, int, Any]]:
-        """Every (start, length, value) where a phrase of `table` occurs in `stems`."""
+        """(start, length, value) of the phrases of `table` in `stems`, longest first, no overlaps.
+
+        "very fast" is one match (not "very fast" and "fast"); "boss fight" beats "fight".
+        """
         found = []
-        for start in range(len(stems)):
-            for length in range(1, min(self.max_len, len(stems) - start) + 1):
+        start = 0
+        while start < len(stems):
+            for length in range(min(self.max_len, len(stems) - start), 0, -1):
                 value = table.get(tuple(stems[start:start + length]))
                 if value is not None:
                     found.append((start, length, value))
+                    start += length
+                    break
+            else:
+                start += 1
         return found
 
     def match_synonyms(self, stems: list[str]) -> list[tuple[int, int, tuple[str, ...]]]:
@@ -129,6 +137,8 @@ def load_lexicon(path: str | os.PathLike[str] | None = None) -> Lexicon:
                 raise _error(path, f"lock phrase '{phrase}' must map to true or false")
             if section != "lock" and (isinstance(value, bool) or not isinstance(value, (int, float))):
                 raise _error(path, f"{section} phrase '{phrase}' must map to a number")
+            if key in table and table[key] != value:
+                raise _error(path, f"{section} phrase '{phrase}' stems like another with a different value")
             table[key] = value
             max_len = max(max_len, len(key))
         modifiers[section] = table

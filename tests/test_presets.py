@@ -1,0 +1,196 @@
+"""The preset catalogue: presets.yaml loads, validates like a request, and stays distinct."""
+from __future__ import annotations
+
+import itertools
+import math
+import re
+
+import pytest
+
+from engine.errors import PresetFileError, UnknownPresetError
+from engine.presets import (
+    FAMILIES,
+    Preset,
+    PresetCatalog,
+    default_presets_path,
+    load_presets,
+)
+from engine.spec import GEOMETRY_FIELDS, TEMPO_RANGE, RenderSpec, validate_geometry
+
+CATALOG = load_presets()
+#: Minimum feature distance between any two presets (see `param_distance`); measured 0.58.
+MIN_PARAM_DISTANCE = 0.45
+
+
+def test_default_path_is_the_repo_file():
+    assert default_presets_path().name == "presets.yaml"
+    assert default_presets_path().is_file()
+
+
+def test_at_least_64_presets_in_four_families():
+    assert len(CATALOG) >= 64
+    families = {p.family for p in CATALOG}
+    assert families == set(FAMILIES)
+    for family in FAMILIES:
+        assert sum(p.family == family for p in CATALOG) >= 8, family
+
+
+def test_ids_are_unique_slugs_in_file_order():
+    ids = CATALOG.ids()
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", i) for i in ids)
+    assert [p.id for p in CATALOG] == ids
+
+
+@pytest.mark.parametrize("preset", list(CATALOG), ids=CATALOG.ids())
+def test_every_preset_validates_like_a_request(preset: Preset):
+    assert len(set(preset.tags)) >= 5
+    assert preset.name.strip() and preset.description.strip()
+    assert preset.family in FAMILIES
+    assert list(preset.params) == list(GEOMETRY_FIELDS)
+    assert validate_geometry(dict(preset.params)) == preset.params
+    assert TEMPO_RANGE[0] <= preset.tempo <= TEMPO_RANGE[1]
+    spec = RenderSpec(**preset.params, tempo=preset.tempo, preset=preset.id)
+    assert spec.params == pytest.approx(preset.params)
+
+
+def test_calm_matches_the_api_example():
+    calm = CATALOG.get("calm")
+    assert calm.name == "Calm"
+    assert calm.description.startswith("Gentle, meditative tones")
+    assert {"peaceful", "meditation", "ambient"} <= set(calm.tags)
+
+
+def test_to_dict_is_json_shaped():
+    data = CATALOG.get("chase-scene").to_dict()
+    assert set(data) == {"id", "name", "description", "tags", "family", "params", "tempo"}
+    assert isinstance(data["tags"], list) and isinstance(data["tempo"], float)
+    assert set(data["params"]) == set(GEOMETRY_FIELDS)
+
+
+def test_unknown_preset_raises():
+    with pytest.raises(UnknownPresetError) as info:
+        CATALOG.get("no-such-preset")
+    assert "no-such-preset" in str(info.value)
+
+
+def test_duplicate_ids_are_rejected():
+    calm = CATALOG.get("calm")
+    with pytest.raises(PresetFileError, match="calm"):
+        PresetCatalog([calm, calm])
+
+
+GOOD = """\
+  - id: good-one
+    name: Good One
+    description: Fine.
+    tags: [a, b, c, d, e]
+    family: mood
+    params: {n: 24, k: 10, omega: 1.0, xi: 1.0, psi: 0.0, lock_psi_tau: true}
+    tempo: 100
+"""
+
+
+def _write(tmp_path, body: str):
+    path = tmp_path / "presets.yaml"
+    path.write_text("presets:\n" + GOOD + body)
+    return path
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ("    params: {n: 24, k: 13, omega: 1.0, xi: 1.0, psi: 0.0, lock_psi_tau: true}", "params.k"),
+    ("    params: {n: 24, k: 10, omega: 11, xi: 1.0, psi: 0.0, lock_psi_tau: true}", "params.omega"),
+    ("    params: {n: 24, k: 10, omega: 1.0, xi: 1.0, psi: 7, lock_psi_tau: true}", "params.psi"),
+    ("    params: {n: 1, k: 1, omega: 1.0, xi: 1.0, psi: 0.0, lock_psi_tau: true}", "params.n"),
+    ("    params: {n: 24, k: 10, omega: 1.0, xi: 1.0, psi: 0.0}", "params.lock_psi_tau"),
+    ("    params: {n: 24, k: 10, omega: 1.0, xi: 1.0, psi: 0.0, lock_psi_tau: yes please}",
+     "params.lock_psi_tau"),
+    ("    params: {n: 24, k: 10, omega: 1, xi: 1, psi: 0, lock_psi_tau: true, zeta: 2}", "params.zeta"),
+    ("    tempo: 400", "tempo"),
+    ("    tempo: fast", "tempo"),
+    ("    tags: [one, two, three, four]", "tags"),
+    ("    family: vibes", "family"),
+    ("    description: ''", "description"),
+])
+def test_a_malformed_preset_names_the_preset_and_field(tmp_path, change, field):
+    key = change.split(":")[0]
+    bad = GOOD.replace("good-one", "broken-one")
+    bad = "\n".join(change if line.startswith(key + ":") else line for line in bad.splitlines())
+    with pytest.raises(PresetFileError) as info:
+        load_presets(_write(tmp_path, bad + "\n"))
+    message = str(info.value)
+    assert "broken-one" in message and f"'{field}'" in message, message
+
+
+@pytest.mark.parametrize("body", [
+    ("  - id: Not A Slug\n    name: x\n    description: x\n    tags: [a, b, c, d, e]\n"
+    "    family: mood\n    params: {n: 24, k: 10, omega: 1, xi: 1, psi: 0, lock_psi_tau: true}\n"
+    "    tempo: 90\n"),
+    ("  - id: no-name\n    description: x\n    tags: [a, b, c, d, e]\n    family: mood\n"
+    "    params: {n: 24, k: 10, omega: 1, xi: 1, psi: 0, lock_psi_tau: true}\n    tempo: 90\n"),
+    "  - just a string\n",
+    GOOD,  # a duplicate id
+])
+def test_other_malformed_files_fail_loudly(tmp_path, body):
+    with pytest.raises(PresetFileError, match="preset"):
+        load_presets(_write(tmp_path, body))
+
+
+def test_unreadable_or_invalid_yaml_files(tmp_path):
+    with pytest.raises(PresetFileError):
+        load_presets(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("presets: [unclosed")
+    with pytest.raises(PresetFileError):
+        load_presets(bad)
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("presets: []\n")
+    with pytest.raises(PresetFileError):
+        load_presets(empty)
+
+
+def param_features(preset: Preset) -> dict[str, float]:
+    """What a listener hears, predicted from the geometry: tonic, scale, motion, brightness, pulse."""
+    p = preset.params
+    return {
+        "tonic": round(12 * p["psi"] / (2 * math.pi)) % 12,
+        "generator": 12 * p["k"] / p["n"],  # semitones: 5 diatonic, 3 octatonic, 2 whole-tone...
+        "log_n": math.log2(p["n"]),
+        "omega": p["omega"],
+        "xi": p["xi"],
+        "lock": float(p["lock_psi_tau"]),
+        "log_tempo": math.log2(preset.tempo),
+    }
+
+
+def param_distance(a: Preset, b: Preset) -> float:
+    """Euclidean distance over scaled features; 1.0 ~ one clearly audible difference."""
+    fa, fb = param_features(a), param_features(b)
+    tonic = min((fa["tonic"] - fb["tonic"]) % 12, (fb["tonic"] - fa["tonic"]) % 12) / 6
+    terms = (
+        tonic,
+        abs(fa["generator"] - fb["generator"]) / 4,  # 6 semitones of generator -> 1.5
+        abs(fa["log_n"] - fb["log_n"]) / 4,
+        abs(fa["omega"] - fb["omega"]) / 6,
+        abs(fa["xi"] - fb["xi"]) / 8,
+        1.5 * abs(fa["lock"] - fb["lock"]),
+        abs(fa["log_tempo"] - fb["log_tempo"]) / 0.5,  # a tempo ratio of sqrt(2) -> 1
+    )
+    return math.sqrt(sum(t * t for t in terms))
+
+
+def test_no_two_presets_are_near_duplicates_by_geometry():
+    pairs = sorted((param_distance(a, b), a.id, b.id) for a, b in itertools.combinations(CATALOG, 2))
+    print("nearest preset pairs by geometry:", ", ".join(f"{a}/{b} {d:.3f}" for d, a, b in pairs[:5]))
+    assert pairs[0][0] >= MIN_PARAM_DISTANCE, pairs[:5]
+
+
+def test_presets_cover_the_parameter_space():
+    features = [param_features(p) for p in CATALOG]
+    assert len({f["tonic"] for f in features}) == 12
+    assert {round(f["generator"]) for f in features} >= {0, 1, 2, 3, 4, 5, 6}
+    assert any(f["omega"] < 0 for f in features) and any(f["omega"] > 5 for f in features)
+    assert sum(f["xi"] < 0 for f in features) >= len(features) // 4
+    assert 0.3 <= sum(f["lock"] for f in features) / len(features) <= 0.8
+    tempos = [p.tempo for p in CATALOG]
+    assert min(tempos) <= 50 and max(tempos) >= 170
