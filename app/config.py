@@ -40,8 +40,6 @@ class Config:
     RESONANT_PREVIEW_TIMEOUT = _int("RESONANT_PREVIEW_TIMEOUT", 60)
     #: Seconds a claim may go without a heartbeat before another worker takes the job over.
     RESONANT_CLAIM_STALE_SECONDS = _int("RESONANT_CLAIM_STALE_SECONDS", 10)
-    #: Seconds clients are told to wait (Retry-After) when the pool is full.
-    RESONANT_RETRY_AFTER = _int("RESONANT_RETRY_AFTER", 2)
 
     #: Request bodies larger than this are refused with 413 (also chunked ones).
     MAX_CONTENT_LENGTH = 64 * 1024

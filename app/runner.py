@@ -12,6 +12,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from app.claims import Claims
+from app.errors import ServiceUnavailable
 from app.store import Store
 from engine.errors import EngineError
 from engine.spec import RenderSpec
@@ -19,8 +20,11 @@ from engine.spec import RenderSpec
 log = logging.getLogger(__name__)
 
 
-class PoolFull(Exception):
-    """The pool's queue bound is reached; the client should retry later (503)."""
+class PoolFull(ServiceUnavailable):
+    """The pool's queue bound is reached; the client should retry later (503 + Retry-After)."""
+
+    def __init__(self) -> None:
+        super().__init__("Render queue is full; retry later")
 
 
 class Runner:

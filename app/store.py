@@ -130,19 +130,22 @@ class Store:
     def open_object(self, spec: RenderSpec) -> tuple[IO[bytes], int] | None:
         """Open the finished file if it verifies: (file, size); else None.
 
-        The size is checked against the sidecar on every call (from fstat of the opened file);
+        No sidecar means not finished (it is written last). The size is checked against the
+        sidecar on every call (from fstat of the opened file);
         the SHA-256 once per process per (inode, size, mtime, ctime), so a file truncated,
         altered or replaced on disk is re-hashed. A file that fails is deleted (with its
         sidecar) so the job reads as pending and is rendered again.
         """
         meta = read_json(self.meta_path(spec.id))
+        if meta is None:
+            return None  # being written (the sidecar comes last), or orphaned: render again
         try:
             fh = open(self.object_path(spec), "rb")  # noqa: SIM115 - handed to the response
         except OSError:
             return None
         try:
             st = os.fstat(fh.fileno())
-            if meta is None or st.st_size != meta.get("size"):
+            if st.st_size != meta.get("size"):
                 raise ValueError("size")
             key = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
             with self._lock:
@@ -156,9 +159,8 @@ class Store:
             return fh, st.st_size
         except (OSError, ValueError) as exc:
             fh.close()
-            if meta is not None or isinstance(exc, ValueError):
-                log.warning("job %s: finished file failed verification (%s); discarding it", spec.id, exc)
-                self.discard_object(spec)
+            log.warning("job %s: finished file failed verification (%s); discarding it", spec.id, exc)
+            self.discard_object(spec)
             return None
 
     def object_ok(self, spec: RenderSpec) -> bool:

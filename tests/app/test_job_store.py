@@ -1,0 +1,207 @@
+"""The durable job store: single-flight, verification, eviction, back-pressure, recovery."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+
+import pytest
+
+API = "/api/v1"
+BODY = {"params": {"n": 18, "k": 5}, "duration_seconds": 1, "format": "wav"}
+
+
+def cache(app, *parts: str) -> str:
+    return os.path.join(app.config["RESONANT_CACHE_DIR"], *parts)
+
+
+def test_twenty_identical_concurrent_submissions_render_once(app, renders):
+    renders.gate.clear()  # hold the render so every submission overlaps it
+    barrier = threading.Barrier(20)
+    results: list = []
+
+    def post():
+        client = app.test_client()
+        barrier.wait()
+        response = client.post(f"{API}/generate", json=BODY)
+        results.append((response.status_code, response.json["job_id"]))
+
+    threads = [threading.Thread(target=post) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    renders.gate.set()
+    assert len(results) == 20 and {code for code, _ in results} == {202}
+    (job_id,) = {job_id for _, job_id in results}
+    from conftest import ApiHelper
+
+    assert ApiHelper(app.test_client()).wait(job_id)["status"] == "complete"
+    assert renders.count(job_id) == 1
+    assert os.listdir(cache(app, "jobs")) == [f"{job_id}.json"]
+
+
+def test_spec_is_on_disk_before_the_render(app, client, renders):
+    renders.gate.clear()
+    job_id = client.post(f"{API}/generate", json=BODY).json["job_id"]
+    with open(cache(app, "jobs", f"{job_id}.json")) as fh:
+        spec = json.load(fh)
+    assert spec["n"] == 18 and spec["format"] == "wav"
+    renders.gate.set()
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "append", "delete-sidecar"])
+def test_corrupted_file_is_detected_and_rendered_again(app, client, api, renders, damage):
+    job = api.complete(BODY)
+    good = client.get(job["download_url"]).data
+    path = cache(app, "objects", f"{job['job_id']}.wav")
+    with open(path, "r+b") as fh:
+        if damage == "truncate":
+            fh.truncate(len(good) // 2)
+        elif damage == "flip":
+            fh.seek(len(good) // 2)
+            fh.write(bytes([good[len(good) // 2] ^ 0xFF]))
+        elif damage == "append":
+            fh.seek(0, os.SEEK_END)
+            fh.write(b"junk")
+    if damage == "delete-sidecar":
+        os.unlink(cache(app, "objects", f"{job['job_id']}.meta.json"))
+    response = client.get(job["download_url"])
+    assert response.status_code == 409  # never served corrupt; re-queued
+    assert api.wait(job["job_id"])["status"] == "complete"
+    assert client.get(job["download_url"]).data == good
+    assert renders.count(job["job_id"]) == 2
+
+
+def test_eviction_under_a_tiny_cap_re_renders_identical_bytes(make_app, renders):
+    app = make_app(RESONANT_CACHE_MAX_BYTES=1)  # room for the newest file only
+    from conftest import ApiHelper
+
+    api, client = ApiHelper(app.test_client()), app.test_client()
+    first = api.complete(BODY)
+    first_bytes = client.get(first["download_url"]).data
+    second = api.complete({**BODY, "format": "midi"})
+    assert sorted(os.listdir(cache(app, "objects"))) == [f"{second['job_id']}.meta.json", f"{second['job_id']}.mid"]
+    evicted = client.get(f"{API}/jobs/{first['job_id']}").json
+    assert evicted["status"] in ("pending", "processing")  # spec kept; queued again on sight
+    assert api.wait(first["job_id"])["status"] == "complete"
+    assert client.get(first["download_url"]).data == first_bytes
+    assert renders.count(first["job_id"]) == 2
+
+
+def test_download_of_an_evicted_job_is_409_and_re_renders(app, client, api, renders):
+    job = api.complete(BODY)
+    for name in os.listdir(cache(app, "objects")):
+        os.unlink(cache(app, "objects", name))
+    response = client.get(job["download_url"])
+    assert response.status_code == 409 and response.json["status"] in ("pending", "processing")
+    assert api.wait(job["job_id"])["status"] == "complete"
+
+
+def test_pool_full_is_503_with_retry_after_and_loses_nothing(make_app, renders):
+    app = make_app(RESONANT_POOL_SIZE=1, RESONANT_QUEUE_LIMIT=2)
+    client = app.test_client()
+    renders.gate.clear()
+    accepted = [client.post(f"{API}/generate", json={**BODY, "tempo": 60 + i}) for i in range(2)]
+    assert [r.status_code for r in accepted] == [202, 202]
+    refused = client.post(f"{API}/generate", json={**BODY, "tempo": 99})
+    assert refused.status_code == 503 and refused.json["detail"]
+    assert int(refused.headers["Retry-After"]) > 0
+    preview = client.post(f"{API}/preview", json={"prompt": "calm"})
+    assert preview.status_code == 503 and "Retry-After" in preview.headers
+    # the refused job's spec is on disk: once there is room, a poll queues it and it completes
+    from app.service import jobs
+
+    with app.test_request_context():
+        job_id = jobs.resolve({**BODY, "tempo": 99}).id
+    assert os.path.exists(cache(app, "jobs", f"{job_id}.json"))
+    assert client.get(f"{API}/jobs/{job_id}").json["status"] == "pending"
+    renders.gate.set()
+    from conftest import ApiHelper
+
+    assert ApiHelper(client).wait(job_id)["status"] == "complete"
+
+
+def test_stale_claim_of_a_dead_worker_is_taken_over(app, client, api, renders):
+    renders.gate.clear()
+    job_id = client.post(f"{API}/generate", json={**BODY, "tempo": 70}).json["job_id"]
+    # pretend another process on another host claimed a second job, then died long ago
+    other = client.post(f"{API}/generate", json={**BODY, "tempo": 71}).json["job_id"]
+    renders.gate.set()
+    api.wait(job_id)
+    api.wait(other)
+    claim = cache(app, "claims", "a" * 32 + ".json")
+    os.makedirs(os.path.dirname(claim), exist_ok=True)
+    from app.service import jobs
+
+    with app.app_context():
+        spec = jobs.state.store.load_spec(other).with_(tempo=72)
+        jobs.state.store.save_spec(spec)
+        claim = cache(app, "claims", f"{spec.id}.json")
+        with open(claim, "w") as fh:
+            json.dump({"owner": "elsewhere:1:1"}, fh)
+        assert jobs.state.runner.claims.is_live(spec.id)  # fresh heartbeat: someone renders it
+        os.utime(claim, (0, 0))  # heartbeat stopped long ago
+        assert not jobs.state.runner.claims.is_live(spec.id)
+    assert client.get(f"{API}/jobs/{spec.id}").json["status"] in ("pending", "processing")
+    assert api.wait(spec.id)["status"] == "complete"
+
+
+def test_claim_of_a_dead_local_process_is_not_live(app):
+    from app.claims import HOST
+    from app.service import jobs
+
+    with app.app_context():
+        claims = jobs.state.runner.claims
+        path = claims.path("b" * 32)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as fh:
+            json.dump({"owner": f"{HOST}:{2**22 + 12345}:1"}, fh)  # no such pid
+        assert not claims.is_live("b" * 32)
+        with open(path, "w") as fh:
+            json.dump({"owner": f"{HOST}:{os.getppid()}:1"}, fh)
+        assert claims.is_live("b" * 32)
+
+
+def test_wiped_cache_directory_is_recreated(app, client, api, renders):
+    job = api.complete(BODY)
+    data = client.get(job["download_url"]).data
+    shutil.rmtree(app.config["RESONANT_CACHE_DIR"])
+    assert client.get(f"{API}/jobs/{job['job_id']}").status_code == 404
+    again = api.complete(BODY)
+    assert again["job_id"] == job["job_id"] and client.get(again["download_url"]).data == data
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
+def test_unwritable_objects_dir_fails_the_job_and_recovers(app, client, api, renders):
+    objects = cache(app, "objects")
+    os.makedirs(objects)
+    os.chmod(objects, 0o500)
+    try:
+        job = api.wait(api.submit(BODY)["job_id"])
+        assert job["status"] == "failed" and "Cache write failed" in job["error"]
+    finally:
+        os.chmod(objects, 0o700)
+    assert client.post(f"{API}/generate", json=BODY).status_code == 202
+    assert api.wait(job["job_id"])["status"] == "complete"
+
+
+def test_disk_write_error_fails_the_job_clearly_and_recovers(app, client, api, renders, monkeypatch):
+    from app import store
+
+    real = store.atomic_write
+
+    def full(path, data):
+        if "/objects/" in path:
+            raise OSError(28, "No space left on device")
+        real(path, data)
+
+    monkeypatch.setattr(store, "atomic_write", full)
+    job = api.wait(api.submit(BODY)["job_id"])
+    assert job["status"] == "failed" and job["error"] == "Cache write failed: No space left on device"
+    assert not os.listdir(cache(app, "objects")) if os.path.isdir(cache(app, "objects")) else True
+    assert client.get(f"{API}/healthz").status_code == 200
+    monkeypatch.setattr(store, "atomic_write", real)
+    assert client.post(f"{API}/generate", json=BODY).status_code == 202
+    assert api.wait(job["job_id"])["status"] == "complete"
