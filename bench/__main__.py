@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from bench import engine_bench, prompt_bench, service_bench
@@ -49,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
             service_bench.run(report, repeats)
     except KeyboardInterrupt:
         report.note("**Interrupted.**")
+    except Exception:  # noqa: BLE001 - benchmarks report; they never fail the build
+        report.note("**Bench crashed:**\n\n```\n" + traceback.format_exc() + "```")
     report.summary()
     report.note(f"Total bench time {time.perf_counter() - t0:.0f} s.")
     path = report.save(args.out)

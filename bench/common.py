@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import http.client
 import os
 import platform
 import re
@@ -21,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from http.client import HTTPConnection
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -245,12 +245,12 @@ class Response:
     body: bytes
 
 
-def http(port: int, method: str, path: str, *, body: bytes | None = None,
-         headers: dict[str, str] | None = None, conn: http.client.HTTPConnection | None = None,
+def request(port: int, method: str, path: str, *, body: bytes | None = None,
+         headers: dict[str, str] | None = None, conn: HTTPConnection | None = None,
          timeout: float = 60.0) -> Response:
     """One request to 127.0.0.1:port (on `conn` if given, keeping it alive)."""
     own = conn is None
-    c = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    c = conn or HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         c.request(method, path, body=body, headers=headers or {})
         r = c.getresponse()
@@ -268,7 +268,7 @@ def wait_http(port: int, path: str, proc: subprocess.Popen, *, timeout: float = 
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode} before answering")
         try:
-            if http(port, "GET", path, timeout=2.0).status < 500:
+            if request(port, "GET", path, timeout=2.0).status < 500:
                 return
         except OSError:
             pass

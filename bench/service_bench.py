@@ -26,11 +26,11 @@ from bench.common import (
     Report,
     fmt_s,
     free_port,
-    http,
     log_tail,
     median,
     percentile,
     progress,
+    request,
     run_wrk,
     spawned,
     time_call,
@@ -77,7 +77,7 @@ def gunicorn_settings(env: dict[str, str]) -> str:
 
 
 def _post_json(port: int, path: str, payload: dict, conn=None):
-    return http(port, "POST", path, body=json.dumps(payload).encode(), headers=JSON_HEADERS,
+    return request(port, "POST", path, body=json.dumps(payload).encode(), headers=JSON_HEADERS,
                 conn=conn)
 
 
@@ -140,7 +140,7 @@ def bench_jobs(report: Report, port: int, repeats: int) -> str | None:
             deadline = t0 + 60.0
             while status not in ("complete", "failed") and time.perf_counter() < deadline:
                 time.sleep(0.003)
-                g = http(port, "GET", f"/api/v1/jobs/{job_id}", conn=conn)
+                g = request(port, "GET", f"/api/v1/jobs/{job_id}", conn=conn)
                 status = json.loads(g.body).get("status") if g.status == 200 else f"HTTP {g.status}"
             elapsed = time.perf_counter() - t0
         finally:
@@ -210,7 +210,7 @@ def bench_download(report: Report, port: int, job_id: str, rounds: int, tmp: Pat
         report.skip("download vs nginx", "nginx or wrk missing (make sysdeps-bench)")
         return
     path = f"/api/v1/jobs/{job_id}/download"
-    r = http(port, "GET", path)
+    r = request(port, "GET", path)
     if r.status != 200:
         report.skip("download vs nginx", f"download answered {r.status}")
         return
