@@ -11,7 +11,7 @@ import os
 import pathlib
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -39,7 +39,7 @@ class Preset:
     description: str
     tags: tuple[str, ...]
     family: str
-    params: dict[str, Any]
+    params: dict[str, Any] = field(hash=False)
     tempo: float
 
     def to_dict(self) -> dict[str, Any]:
