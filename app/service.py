@@ -7,6 +7,7 @@ runner starts its threads lazily in the worker process that first needs them.
 from __future__ import annotations
 
 import time
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -154,13 +155,16 @@ class JobService:
                 return Download(opened[0], opened[1], spec)
             job = self._status(spec, known_incomplete=True)
             if job.status == FAILED:
-                state.runner.clear_failure(spec.id)  # a preview is always retried once
+                state.runner.clear_failure(spec.id)  # the next preview request tries again
                 raise PreviewUnavailable(job.error or "Render failed")
-            if job.status == PENDING:
-                future = state.runner.submit(spec)
-                future.result(timeout=max(0.0, deadline - time.monotonic()))
-            elif time.monotonic() > deadline:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 raise PreviewUnavailable("Preview render timed out")
+            if job.status == PENDING:
+                try:
+                    state.runner.submit(spec).result(timeout=remaining)
+                except FutureTimeout:
+                    raise PreviewUnavailable("Preview render timed out") from None
             else:
                 time.sleep(0.05)  # another worker renders it
 
