@@ -184,9 +184,9 @@ class JobService:
         error = state.runner.failure(spec.id)
         if error is not None:
             return Job(spec, FAILED, error)
-        if state.runner.in_flight(spec.id) or state.runner.claims.is_live(spec.id):
-            return Job(spec, PROCESSING if state.runner.claims.is_live(spec.id) else PENDING)
-        return Job(spec, PENDING)
+        if state.runner.claims.is_live(spec.id):
+            return Job(spec, PROCESSING)
+        return Job(spec, PENDING)  # queued here, or nobody renders it (the caller queues it)
 
 
 jobs = JobService()

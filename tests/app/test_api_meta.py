@@ -1,7 +1,12 @@
 """GET /presets, /presets/{id}, /healthz, /openapi.json and the offline Swagger UI."""
 from __future__ import annotations
 
+import json
+import os
+import pathlib
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -74,3 +79,19 @@ def test_docs_are_served_offline(client, path):
         assert not re.match(r"^(https?:)?//", url), f"external URL in docs page: {url}"
         if url.startswith("/"):
             assert client.get(url).status_code == 200, url
+
+
+def test_wsgi_app_takes_its_settings_from_the_environment(tmp_path):
+    env = {**os.environ, "RESONANT_CACHE_DIR": str(tmp_path / "c"), "RESONANT_POOL_SIZE": "3",
+           "RESONANT_QUEUE_LIMIT": "7", "RESONANT_CACHE_MAX_BYTES": "12345", "RESONANT_MAX_PROMPT_CHARS": "50"}
+    code = ("import json, wsgi; c = wsgi.app.config; print(json.dumps({k: c[k] for k in ("
+            "'RESONANT_CACHE_DIR', 'RESONANT_POOL_SIZE', 'RESONANT_QUEUE_LIMIT', "
+            "'RESONANT_CACHE_MAX_BYTES', 'RESONANT_MAX_PROMPT_CHARS', 'MAX_CONTENT_LENGTH')}))")
+    root = pathlib.Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert json.loads(out.stdout) == {
+        "RESONANT_CACHE_DIR": str(tmp_path / "c"), "RESONANT_POOL_SIZE": 3, "RESONANT_QUEUE_LIMIT": 7,
+        "RESONANT_CACHE_MAX_BYTES": 12345, "RESONANT_MAX_PROMPT_CHARS": 50, "MAX_CONTENT_LENGTH": 65536,
+    }
+    assert not (tmp_path / "c").exists()  # nothing touches the disk before the first request

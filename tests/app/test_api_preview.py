@@ -58,3 +58,11 @@ def test_preview_waits_and_fails_cleanly(make_app, renders, monkeypatch):
     response = make_app().test_client().post(f"{API}/preview", json={"prompt": "calm"})
     assert response.status_code == 503 and "no sound today" in response.json["detail"]
     assert "Retry-After" in response.headers
+
+
+def test_preview_that_takes_too_long_is_503(make_app, renders):
+    renders.gate.clear()
+    response = make_app(RESONANT_PREVIEW_TIMEOUT=0.2).test_client().post(f"{API}/preview", json={"prompt": "calm"})
+    renders.gate.set()
+    assert response.status_code == 503 and response.json["detail"] == "Preview render timed out"
+    assert int(response.headers["Retry-After"]) > 0
