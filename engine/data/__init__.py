@@ -1,0 +1,1 @@
+"""Data files of the engine (the prompt lexicon), loaded by path."""
