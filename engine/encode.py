@@ -29,13 +29,16 @@ def valid_audio(y: np.ndarray, *, sr: int) -> None:
     if sr != 44100:
         raise RenderError(f"sample rate must be 44100 Hz, got {sr}")
     for a in range(0, y.shape[0], CHUNK):
-        if not np.isfinite(y[a:a + CHUNK]).all():
+        if not np.isfinite(y[a:a + CHUNK].sum(dtype=np.float64)):  # NaN and inf propagate
             raise RenderError("audio contains NaN or infinite samples")
 
 
 def to_int16(y: np.ndarray) -> np.ndarray:
     """float (n, 2) in [-1, 1] -> int16 (n, 2) by rounding y * 32767, clipped."""
-    return np.clip(np.rint(y * 32767.0), -32767, 32767).astype(np.int16)
+    t = np.multiply(y, np.float32(32767.0), dtype=np.float32)
+    np.rint(t, out=t)
+    np.clip(t, -32767.0, 32767.0, out=t)
+    return t.astype(np.int16)
 
 
 def samples_to_wav_bytes(y: np.ndarray, *, sr: int) -> bytes:

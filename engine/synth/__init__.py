@@ -1,8 +1,9 @@
 """Score -> stereo samples: Resonant's synthesiser.
 
-`score_to_samples(score, sr=44100)` renders every part (pitched voices from `timbres`, GM
-percussion from `drums`), adds a convolution reverb, and masters the bus to -14 LUFS with true
-peak <= -1 dBTP. Pure and deterministic: the same Score gives the same samples, bit for bit.
+`score_to_samples(score, sr=44100)` mixes every part (pitched voices from `timbres`, GM
+percussion from `drums`) with a convolution reverb (`mix`, `reverb`), measuring loudness as it
+goes, then masters the bus to -14 LUFS with true peak <= -1 dBTP (`master`). Pure and
+deterministic: the same Score gives the same samples, bit for bit.
 """
 from __future__ import annotations
 
@@ -11,16 +12,11 @@ from collections.abc import Callable
 import numpy as np
 
 from engine.score import Score
-from engine.synth.drums import add_drums
-from engine.synth.master import master
-from engine.synth.mix import NoteCache, add_part
-from engine.synth.reverb import add_reverb, impulse_response
-from engine.synth.timbres import voice_for
+from engine.synth.master import Analysis, finish
+from engine.synth.mix import mix
+from engine.synth.reverb import Reverb, impulse_response
 
 __all__ = ["score_to_samples"]
-
-REVERB_SEND = 0.35  #: wet level of the reverberated group (linear, IR energy-normalised)
-DRY_FAMILIES = (4,)  #: GM families added after the reverb (bass stays dry and tight)
 
 
 def score_to_samples(score: Score, *, sr: int = 44100,
@@ -28,41 +24,19 @@ def score_to_samples(score: Score, *, sr: int = 44100,
     """Render `score` to float32 samples of shape (round(score.duration * sr), 2), C-contiguous.
 
     Channels are (left, right); values stay within [-1, 1] (true peak <= -1 dBTP).
-    `progress`, if given, is called with the fraction done (0.0 .. 1.0).
+    `progress`, if given, is called with the fraction done (0.0 .. 1.0), non-decreasing.
     """
     frames = round(score.duration * sr)
     bus = np.zeros((frames, 2), np.float32)
-    cache = NoteCache(sr)
-    wet = [p for p in score.parts if not p.is_drum and voice_for(p.program) not in _dry_voices()]
-    dry = [p for p in score.parts if not p.is_drum and p not in wet]
-    drums = [p for p in score.parts if p.is_drum]
-    steps = len(score.parts) + 2
-    done = 0
+    analysis = Analysis(frames, sr=sr)
 
-    def tick() -> None:
-        nonlocal done
-        done += 1
+    def mixed(fraction: float) -> None:
         if progress:
-            progress(min(1.0, done / steps))
+            progress(0.9 * fraction)
 
-    for part in wet:
-        add_part(bus, part, cache)
-        tick()
-    if wet:
-        add_reverb(bus, impulse_response(seed=score.seed, sr=sr), send=REVERB_SEND)
-    tick()
-    for part in dry:
-        add_part(bus, part, cache)
-        tick()
-    for part in drums:
-        add_drums(bus, part, seed=score.seed, sr=sr)
-        tick()
-    master(bus, sr=sr)
-    tick()
+    mix(score, bus, sr=sr, reverb=Reverb(impulse_response(seed=score.seed, sr=sr), sr=sr),
+        on_window=analysis.feed, progress=mixed)
+    finish(bus, analysis, sr=sr)
+    if progress:
+        progress(1.0)
     return bus
-
-
-def _dry_voices() -> list:
-    from engine.synth.timbres import FAMILIES, SPECIAL
-
-    return [FAMILIES[f] for f in DRY_FAMILIES] + [SPECIAL[38], SPECIAL[39]]

@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
-from engine.score import Part
-from engine.synth.mix import pan_gains, velocity_gain
+from engine.synth.timbres import velocity_gain
 
 VARIANTS = 4  #: noise variants per drum sound, cycled so repeated hats are not identical
+SEND = 0.12  #: reverb send of the kit (a little room)
 
 #: GM key -> (kind, pitch-ish parameter in Hz, pan offset)
 KIT: dict[int, tuple[str, float, float]] = {
@@ -41,7 +41,7 @@ def _kind(key: int) -> tuple[str, float, float]:
 
 
 def _noise(rng: np.random.Generator, n: int, lo: float | None, hi: float | None, sr: int) -> np.ndarray:
-    x = rng.standard_normal(n).astype(np.float32)
+    x = rng.standard_normal(n, dtype=np.float32)
     if lo and hi:
         sos = signal.butter(2, [lo, hi], "bandpass", fs=sr, output="sos")
     elif lo:
@@ -59,11 +59,10 @@ def _sweep(t: np.ndarray, f_hi: float, f_lo: float, tau: float) -> np.ndarray:
     return np.sin(phase).astype(np.float32)
 
 
-def drum_hit(key: int, velocity: int, variant: int, *, seed: int, sr: int) -> np.ndarray:
-    """One hit of GM percussion `key`: float32 (n,), peak ~velocity gain."""
+def drum_hit(key: int, variant: int, *, seed: int, sr: int) -> np.ndarray:
+    """One full-velocity hit of GM percussion `key`: float32 (n,), peak about 1."""
     kind, p, _ = _kind(key)
     rng = np.random.default_rng(np.random.SeedSequence([seed & (2**63 - 1), key, variant]))
-    vel = velocity / 127.0
 
     def t_axis(seconds: float) -> np.ndarray:
         return np.arange(int(seconds * sr), dtype=np.float32) / np.float32(sr)
@@ -71,12 +70,12 @@ def drum_hit(key: int, velocity: int, variant: int, *, seed: int, sr: int) -> np
     if kind == "kick":
         t = t_axis(0.45)
         body = _sweep(t, p * 3.2, p, 0.035) * np.exp(-t / 0.22)
-        click = _noise(rng, len(t), 1500.0, 8000.0, sr) * np.exp(-t / 0.004) * (0.25 + 0.3 * vel)
+        click = _noise(rng, len(t), 1500.0, 8000.0, sr) * np.exp(-t / 0.004) * 0.55
         y = 1.0 * body + click
     elif kind == "snare":
         t = t_axis(0.35)
         body = (_sweep(t, p * 1.5, p, 0.01) + 0.5 * _sweep(t, p * 2.4, p * 1.75, 0.01)) * np.exp(-t / 0.07)
-        rattle = _noise(rng, len(t), 1200.0, 9000.0, sr) * np.exp(-t / (0.09 + 0.05 * vel))
+        rattle = _noise(rng, len(t), 1200.0, 9000.0, sr) * np.exp(-t / 0.13)
         y = 0.5 * body + 1.6 * rattle
     elif kind == "clap":
         t = t_axis(0.3)
@@ -89,8 +88,8 @@ def drum_hit(key: int, velocity: int, variant: int, *, seed: int, sr: int) -> np
         y += _noise(rng, len(t), 300.0, 3000.0, sr) * np.exp(-t / 0.02) * 0.3
     elif kind == "hat":
         t = t_axis(min(2.0, 4.0 * p + 0.05))
-        metal = sum(np.sign(np.sin(2 * np.pi * f * t)) for f in (3140.0, 4670.0, 5820.0, 7230.0))
-        y = (_noise(rng, len(t), 7000.0, None, sr) + 0.08 * metal) * np.exp(-t / p) * 0.55
+        metal = sum(np.sin(2 * np.pi * f * t) for f in (3140.0, 4670.0, 5820.0, 7230.0, 8710.0))
+        y = (_noise(rng, len(t), 7000.0, None, sr) + 0.1 * metal) * np.exp(-t / p) * 0.55
     elif kind in ("crash", "ride"):
         t = t_axis(min(2.5, 2.2 * p + 0.1))
         lo = 3500.0 if kind == "crash" else 5000.0
@@ -101,28 +100,34 @@ def drum_hit(key: int, velocity: int, variant: int, *, seed: int, sr: int) -> np
     else:  # click: wood block, cowbell, claves
         t = t_axis(0.2)
         y = (np.sin(2 * np.pi * p * t) + 0.4 * np.sin(2 * np.pi * p * 2.7 * t)) * np.exp(-t / 0.03) * 0.6
-    y = np.asarray(y, np.float32) * np.float32(velocity_gain(velocity) * (0.7 + 0.3 * vel))
+    y = np.asarray(y, np.float32)
     fade = min(len(y), int(0.004 * sr))
     y[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
     y[0] = 0.0
     return y
 
 
-def add_drums(bus: np.ndarray, part: Part, *, seed: int, sr: int) -> None:
-    """Add a drum part into `bus` (float32, shape (frames, 2)) in place, truncating at the end."""
-    frames = bus.shape[0]
-    cache: dict[tuple[int, int, int], np.ndarray] = {}
-    counts: dict[int, int] = {}
-    for note in part.notes:
-        start = round(note.start * sr)
-        if start >= frames:
-            continue
-        variant = counts.get(note.pitch, 0) % VARIANTS
-        counts[note.pitch] = counts.get(note.pitch, 0) + 1
-        key = (note.pitch, note.velocity, variant)
-        hit = cache.get(key)
-        if hit is None:
-            hit = cache[key] = drum_hit(note.pitch, note.velocity, variant, seed=seed, sr=sr)
-        stop = min(frames, start + len(hit))
-        gains = np.asarray(pan_gains(part.pan + _kind(note.pitch)[2]), np.float32)
-        bus[start:stop] += hit[: stop - start, None] * gains
+class DrumKit:
+    """Hits of one render: synthesised once per (key, variant) and scaled per velocity;
+    variants are cycled so repeated hits are not identical."""
+
+    send = SEND
+
+    def __init__(self, *, seed: int, sr: int):
+        self.seed, self.sr = seed, sr
+        self._base: dict[tuple[int, int], np.ndarray] = {}
+        self._hits: dict[tuple[int, int, int], np.ndarray] = {}
+        self._count: dict[int, int] = {}
+
+    def hit(self, key: int, velocity: int) -> tuple[np.ndarray, float]:
+        """(waveform float32 (n,), pan offset -1..1) for the next hit of GM key `key`."""
+        variant = self._count.get(key, 0) % VARIANTS
+        self._count[key] = self._count.get(key, 0) + 1
+        cache_key = (key, velocity, variant)
+        wave = self._hits.get(cache_key)
+        if wave is None:
+            base = self._base.get((key, variant))
+            if base is None:
+                base = self._base[(key, variant)] = drum_hit(key, variant, seed=self.seed, sr=self.sr)
+            wave = self._hits[cache_key] = base * np.float32(velocity_gain(velocity))
+        return wave, _kind(key)[2]

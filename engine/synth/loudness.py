@@ -4,7 +4,7 @@ The K-weighting filters are pyloudnorm's own (`pyloudnorm.Meter(sr)._filters`), 
 signal chunk by chunk with carried filter state, so a 300 s buffer is never copied whole; the
 gating (400 ms blocks, 75 % overlap, -70 LUFS absolute and -10 LU relative gates) follows
 pyloudnorm's `integrated_loudness` block for block. True peak is a 4x polyphase-interpolated
-peak, evaluated only where samples come within 6 dB of the level asked about.
+peak, evaluated only where samples come near the level asked about.
 """
 from __future__ import annotations
 
@@ -13,96 +13,109 @@ import pyloudnorm
 from scipy import signal
 
 CHUNK = 1 << 16  #: frames per processing chunk
-TP_TAPS = 32  #: taps per polyphase branch of the 4x true-peak interpolator
+TP_TAPS = 24  #: taps per polyphase branch of the 4x true-peak interpolator
 
 
 def k_weighting_sos(sr: int) -> np.ndarray:
     """pyloudnorm's K-weighting stages as a float32 second-order-sections array (n, 6)."""
-    stages = pyloudnorm.Meter(sr)._filters.values()
+    stages = list(pyloudnorm.Meter(sr)._filters.values())
     sos = np.array([np.r_[s.b, s.a] for s in stages], np.float64)
     sos[0, :3] *= np.prod([s.passband_gain for s in stages])
     return sos.astype(np.float32)
 
 
+class LoudnessMeter:
+    """Integrated loudness of a stereo signal fed in consecutive pieces (float32 (n, 2))."""
+
+    def __init__(self, frames: int, *, sr: int):
+        self.frames, self.sr = frames, sr
+        self.sos = k_weighting_sos(sr)
+        self.zi = np.zeros((self.sos.shape[0], 2, 2), np.float32)
+        self.hop = round(0.1 * sr)
+        self.energy = np.zeros(-(-frames // self.hop) + 1, np.float64)  # per 100 ms hop
+        self.pos = 0
+
+    def feed(self, lr: np.ndarray) -> None:
+        """K-weight the next frames lr (float32 (2, n): left/right rows) and add their energy
+        (sum of channels) per 100 ms hop."""
+        k, self.zi = signal.sosfilt(self.sos, lr, axis=1, zi=self.zi)
+        sq = np.square(k[0]) + np.square(k[1])
+        first = self.pos // self.hop
+        lead = min(len(sq), (first + 1) * self.hop - self.pos)  # finish the current hop
+        self.energy[first] += float(sq[:lead].sum(dtype=np.float64))
+        rest = sq[lead:]
+        full = len(rest) // self.hop
+        if full:
+            self.energy[first + 1: first + 1 + full] += rest[: full * self.hop].reshape(full, self.hop).sum(
+                axis=1, dtype=np.float64)
+        if len(rest) > full * self.hop:
+            self.energy[first + 1 + full] += float(rest[full * self.hop:].sum(dtype=np.float64))
+        self.pos += lr.shape[1]
+
+    def integrated(self) -> float:
+        """Integrated loudness in LUFS of everything fed; -inf for silence or < 400 ms."""
+        n_blocks = int(np.round((self.frames / self.sr - 0.4) / 0.1)) + 1
+        if n_blocks < 1:
+            return float("-inf")
+        padded = np.concatenate([self.energy, np.zeros(4)])
+        z = sum(padded[i:i + n_blocks] for i in range(4)) / (0.4 * self.sr)
+        with np.errstate(divide="ignore"):
+            block_lufs = -0.691 + 10.0 * np.log10(z)
+        gated = z[block_lufs >= -70.0]
+        if gated.size == 0:
+            return float("-inf")
+        relative = -0.691 + 10.0 * np.log10(gated.mean()) - 10.0
+        keep = z[(block_lufs > relative) & (block_lufs > -70.0)]
+        return float(-0.691 + 10.0 * np.log10(keep.mean())) if keep.size else float("-inf")
+
+
 def integrated_loudness(y: np.ndarray, *, sr: int) -> float:
     """Integrated loudness in LUFS of y (float32, shape (frames, 2)); -inf for silence."""
-    frames = y.shape[0]
-    sos = k_weighting_sos(sr)
-    zi = np.zeros((sos.shape[0], 2, 2), np.float32)
-    hop = round(0.1 * sr)
-    n_hops = -(-frames // hop)
-    energy = np.zeros(n_hops, np.float64)  # sum over channels of squared K-weighted samples
-    chunk = hop * (CHUNK // hop)
-    for a in range(0, frames, chunk):
-        x = np.ascontiguousarray(y[a:a + chunk].T)
-        k, zi = signal.sosfilt(sos, x, axis=1, zi=zi)
-        sq = np.square(k, dtype=np.float32).sum(axis=0, dtype=np.float64)
-        pad = -len(sq) % hop
-        sq = np.concatenate([sq, np.zeros(pad)]) if pad else sq
-        energy[a // hop: a // hop + len(sq) // hop] = sq.reshape(-1, hop).sum(axis=1)
-    n_blocks = int(np.round((frames / sr - 0.4) / 0.1)) + 1
-    if n_blocks < 1 or n_hops < 1:
-        return float("-inf")
-    padded = np.concatenate([energy, np.zeros(4)])
-    z = sum(padded[i:i + n_blocks] for i in range(4)) / (0.4 * sr)
-    with np.errstate(divide="ignore"):
-        block_lufs = -0.691 + 10.0 * np.log10(z)
-    gated = z[block_lufs >= -70.0]
-    if gated.size == 0:
-        return float("-inf")
-    relative = -0.691 + 10.0 * np.log10(gated.mean()) - 10.0
-    keep = z[(block_lufs > relative) & (block_lufs > -70.0)]
-    if keep.size == 0:
-        return float("-inf")
-    return float(-0.691 + 10.0 * np.log10(keep.mean()))
+    meter = LoudnessMeter(y.shape[0], sr=sr)
+    for a in range(0, y.shape[0], CHUNK):
+        meter.feed(np.ascontiguousarray(y[a:a + CHUNK].T))
+    return meter.integrated()
 
 
-def _interpolator() -> np.ndarray:
-    """Kaiser-windowed sinc branches for 4x oversampling: float32 (3, TP_TAPS), phases 1/4..3/4."""
-    k = np.arange(TP_TAPS) - (TP_TAPS // 2 - 1)
-    branches = []
-    for p in (0.25, 0.5, 0.75):
-        x = k - p
-        w = np.kaiser(TP_TAPS, 8.0)
-        branches.append(np.sinc(x) * w)
-    return np.array(branches, np.float32)
+class PeakInterpolator:
+    """4x oversampling by Kaiser-windowed sinc branches (phases 1/4, 2/4, 3/4), TP_TAPS taps."""
+
+    def __init__(self):
+        k = np.arange(TP_TAPS) - (TP_TAPS // 2 - 1)
+        window = np.kaiser(TP_TAPS, 8.0)
+        self.offsets = k
+        self.taps = np.array([np.sinc(k - p) * window for p in (0.25, 0.5, 0.75)], np.float32)
+
+    def envelope(self, x: np.ndarray, floor: float) -> np.ndarray:
+        """Per-frame true peak of x (float32 (frames, 2)): max |.| over channels of the frame
+        and of the three interpolated points after it, float32 (frames,). Only the intervals
+        either side of local maxima of |x| above `floor` are interpolated (that is where
+        inter-sample peaks are); other frames keep their sample peak.
+        """
+        mag = np.maximum(np.abs(x[:, 0]), np.abs(x[:, 1]))
+        hot = mag > floor
+        if len(mag) > 2:  # an inter-sample peak sits next to a local maximum of |x|
+            hot[1:-1] &= (mag[1:-1] >= mag[:-2]) & (mag[1:-1] >= mag[2:])
+        cand = np.flatnonzero(hot)
+        if cand.size == 0:
+            return mag
+        cand = np.union1d(cand - 1, cand)
+        cand = cand[(cand >= 0) & (cand < len(mag))]
+        out = mag.copy()
+        for s in range(0, cand.size, 4096):
+            c = cand[s:s + 4096]
+            idx = np.clip(c[:, None] + self.offsets[None, :], 0, len(mag) - 1)
+            vals = np.einsum("ktc,pt->kpc", x[idx], self.taps)  # (k, 3 phases, 2 channels)
+            out[c] = np.maximum(out[c], np.abs(vals).max(axis=(1, 2)))
+        return out
 
 
-def true_peak_envelope(x: np.ndarray, floor: float) -> np.ndarray:
-    """Per-frame true peak of x (float32 (frames, 2)): max |.| over channels of the frame and of
-    the three 4x-interpolated points after it. Frames whose neighbourhood stays below `floor`
-    keep their sample peak (the interpolation only runs near the level of interest).
-    Returns float32 (frames,).
-    """
-    mag = np.max(np.abs(x), axis=1)
-    cand = np.flatnonzero(mag > floor)
-    if cand.size == 0:
-        return mag
-    cand = np.unique(np.concatenate([cand - 1, cand]))
-    cand = cand[(cand >= 0) & (cand < len(mag))]
-    h = _interpolator()
-    offsets = np.arange(TP_TAPS) - (TP_TAPS // 2 - 1)
-    out = mag.copy()
-    for s in range(0, cand.size, 8192):
-        c = cand[s:s + 8192]
-        idx = np.clip(c[:, None] + offsets[None, :], 0, len(mag) - 1)
-        vals = np.einsum("ktc,pt->kpc", x[idx], h)  # (k, 3 phases, 2 channels)
-        peaks = np.max(np.abs(vals), axis=(1, 2))
-        out[c] = np.maximum(out[c], peaks)
-    return out
-
-
-def true_peak(y: np.ndarray, *, floor: float = 0.0) -> float:
-    """True peak (linear, 4x oversampled) of y (float32 (frames, 2)), computed in chunks.
-
-    Only frames within 6 dB of the running maximum are interpolated, so the answer is exact
-    for any peak above `floor` and the sample peak otherwise.
-    """
-    frames = y.shape[0]
-    best = 0.0
-    margin = TP_TAPS
+def true_peak(y: np.ndarray) -> float:
+    """True peak (linear, 4x oversampled) of y (float32 (frames, 2)), computed in chunks."""
+    interp = PeakInterpolator()
+    frames, best = y.shape[0], 0.0
     for a in range(0, frames, CHUNK):
-        lo, hi = max(0, a - margin), min(frames, a + CHUNK + margin)
-        env = true_peak_envelope(y[lo:hi], 0.5 * max(best, floor))
+        lo, hi = max(0, a - TP_TAPS), min(frames, a + CHUNK + TP_TAPS)
+        env = interp.envelope(y[lo:hi], 0.5 * best)
         best = max(best, float(env[a - lo: a - lo + min(CHUNK, frames - a)].max(initial=0.0)))
     return best

@@ -1,7 +1,9 @@
 """Mastering, in place on a float32 (frames, 2) bus: DC removal, edge fades, loudness
 normalisation to -14 LUFS, and a look-ahead true-peak limiter keeping peaks <= -1 dBTP.
 
-Everything runs in chunks of `loudness.CHUNK` frames, so the only full-length array is the bus.
+The loudness is measured while mixing (`LoudnessMeter` fed window by window); `finish` then
+makes one chunked pass that applies DC, gain, fades and the limiter. Only if the limiter
+worked is loudness measured again (and the pass repeated with a make-up gain).
 """
 from __future__ import annotations
 
@@ -11,17 +13,17 @@ from scipy import ndimage
 from engine.synth.loudness import (
     CHUNK,
     TP_TAPS,
-    integrated_loudness,
-    true_peak,
-    true_peak_envelope,
+    LoudnessMeter,
+    PeakInterpolator,
 )
 
 TARGET_LUFS = -14.0
 CEILING_DBTP = -1.0
-LIMIT_DBTP = -1.6  #: the limiter aims a little under the ceiling (interpolator differences)
+LIMIT_DBTP = -1.5  #: the limiter aims a little under the ceiling (interpolator differences)
 SILENCE_LUFS = -70.0
 FADE_IN = 0.005  #: seconds
 FADE_OUT = 0.040  #: seconds
+CANDIDATE_DB = 4.0  #: frames this far below the limit are never inter-sample peaks above it
 
 
 def db_to_gain(db: float) -> float:
@@ -29,68 +31,113 @@ def db_to_gain(db: float) -> float:
     return float(10.0 ** (db / 20.0))
 
 
-def remove_dc_and_fade(y: np.ndarray, *, sr: int) -> None:
-    """Subtract each channel's mean, then fade the first FADE_IN and last FADE_OUT seconds."""
-    frames = y.shape[0]
-    mean = np.zeros(2, np.float64)
-    for a in range(0, frames, CHUNK):
-        mean += y[a:a + CHUNK].sum(axis=0, dtype=np.float64)
-    mean /= max(frames, 1)
-    for a in range(0, frames, CHUNK):
-        y[a:a + CHUNK] -= mean.astype(np.float32)
-    n_in = min(frames, int(FADE_IN * sr))
-    n_out = min(frames, int(FADE_OUT * sr))
-    if n_in:
-        y[:n_in] *= (0.5 - 0.5 * np.cos(np.linspace(0, np.pi, n_in, dtype=np.float32)))[:, None]
-    if n_out:
-        y[frames - n_out:] *= (0.5 + 0.5 * np.cos(np.linspace(0, np.pi, n_out, dtype=np.float32)))[:, None]
+class Analysis:
+    """What the mix pass learns about the bus: K-weighted loudness, DC, per-chunk peaks."""
+
+    def __init__(self, frames: int, *, sr: int):
+        self.frames, self.sr = frames, sr
+        self.meter = LoudnessMeter(frames, sr=sr)
+        self.sums = np.zeros(2, np.float64)
+        self.energy = 0.0  #: sum of squares of all samples
+        self.chunk_peak = np.zeros(-(-frames // CHUNK), np.float32)
+
+    def feed(self, lr: np.ndarray, a: int) -> None:
+        """Account for frames lr (float32 (2, n), left/right rows) starting at frame a
+        (called in order, without gaps)."""
+        self.meter.feed(lr)
+        self.sums += lr.sum(axis=1, dtype=np.float64)
+        self.energy += float(np.vdot(lr[0], lr[0])) + float(np.vdot(lr[1], lr[1]))
+        n = lr.shape[1]
+        for c in range(a // CHUNK, -(-(a + n) // CHUNK)):
+            lo, hi = max(a, c * CHUNK) - a, min(a + n, (c + 1) * CHUNK) - a
+            part = lr[:, lo:hi]
+            peak = max(float(part.max(initial=0.0)), -float(part.min(initial=0.0)))
+            self.chunk_peak[c] = max(self.chunk_peak[c], peak)
+
+    @property
+    def dc(self) -> np.ndarray:
+        """Mean of each channel, float32 (2,)."""
+        return (self.sums / max(self.frames, 1)).astype(np.float32)
 
 
-def gain_and_limit(y: np.ndarray, gain: float, *, sr: int) -> bool:
-    """y *= gain, then duck frames whose true peak exceeds LIMIT_DBTP. Returns True if it limited.
+def _fade(y: np.ndarray, a: int, frames: int, sr: int) -> None:
+    """Raised-cosine fade-in over the first FADE_IN s and fade-out over the last FADE_OUT s,
+    applied to the frames [a, a + len(y)) of the piece."""
+    n_in, n_out = min(frames, int(FADE_IN * sr)), min(frames, int(FADE_OUT * sr))
+    if a < n_in:
+        idx = np.arange(a, min(n_in, a + len(y)))
+        y[: len(idx)] *= (0.5 - 0.5 * np.cos(np.pi * idx / n_in)).astype(np.float32)[:, None]
+    if a + len(y) > frames - n_out:
+        idx = np.arange(max(a, frames - n_out), a + len(y))
+        ramp = (0.5 + 0.5 * np.cos(np.pi * (idx - (frames - n_out) + 1) / n_out)).astype(np.float32)
+        y[idx - a] *= ramp[:, None]
 
+
+def apply(y: np.ndarray, gain: float, dc: np.ndarray, chunk_peak: np.ndarray, *, sr: int) -> float:
+    """y = (y - dc) * gain with fades, ducking frames whose true peak would exceed LIMIT_DBTP.
+
+    chunk_peak: sample peak of each CHUNK of y before this call (to skip quiet chunks).
     The gain reduction is the running minimum of the needed gain over +-hold (look-ahead and
     hold), smoothed by a moving average of `ramp` frames, so it is reached before each peak and
-    released smoothly after it.
+    released smoothly after it. Returns the energy the limiter removed (sum of squares).
     """
     frames = y.shape[0]
-    ceiling = db_to_gain(LIMIT_DBTP)
-    hold, ramp = int(0.012 * sr), int(0.008 * sr)
+    ceiling = np.float32(db_to_gain(LIMIT_DBTP))
+    floor = ceiling * np.float32(db_to_gain(-CANDIDATE_DB))
+    hold, ramp = int(0.010 * sr), int(0.006 * sr)
     margin = hold + ramp + TP_TAPS
     g = np.float32(gain)
-    limited = False
-    prev = np.zeros((0, 2), np.float32)  # unscaled frames just before the chunk
-    for a in range(0, frames, CHUNK):
+    interp = PeakInterpolator()
+    removed = 0.0
+    n_chunks = len(chunk_peak)
+    padded = np.concatenate([[0.0], chunk_peak, [0.0]])
+    loud = np.maximum(np.maximum(padded[:-2], padded[1:-1]), padded[2:]) * gain > floor
+    prev = np.zeros((0, 2), np.float32)  # frames just before the chunk, as they were on entry
+    for c, a in enumerate(range(0, frames, CHUNK)):
         b = min(frames, a + CHUNK)
-        ahead = y[b:b + margin]
-        ext = np.concatenate([prev, y[a:b], ahead]) * g
-        start = len(prev)
-        prev = y[max(0, b - margin):b].copy()
-        env = true_peak_envelope(ext, 0.5 * ceiling)
-        if env.max(initial=0.0) <= ceiling:
+        tail = y[max(0, b - margin):b].copy() if c + 1 < n_chunks and loud[c + 1] else None
+        if not loud[c]:
+            for ch in (0, 1):
+                y[a:b, ch] -= dc[ch]
             y[a:b] *= g
-            continue
-        limited = True
-        need = np.minimum(np.float32(1.0), np.float32(ceiling) / np.maximum(env, np.float32(1e-9)))
-        need = ndimage.minimum_filter1d(need, 2 * hold + 1, mode="nearest")
-        smooth = ndimage.uniform_filter1d(need, ramp, mode="nearest")
-        smooth = np.minimum(smooth, need)
-        y[a:b] = ext[start:start + (b - a)] * smooth[start:start + (b - a), None]
-    return limited
+        else:
+            ext = np.concatenate([prev, y[a:b], y[b:b + margin]])
+            for ch in (0, 1):
+                ext[:, ch] -= dc[ch]
+            ext *= g
+            start = len(prev)
+            peaks = interp.envelope(ext, floor)
+            if peaks.max(initial=0.0) <= ceiling:
+                y[a:b] = ext[start:start + (b - a)]
+            else:
+                need = np.minimum(np.float32(1.0), ceiling / np.maximum(peaks, np.float32(1e-9)))
+                need = ndimage.minimum_filter1d(need, 2 * hold + 1, mode="nearest")
+                smooth = np.minimum(ndimage.uniform_filter1d(need, ramp, mode="nearest"), need)
+                core, g_core = ext[start:start + (b - a)], smooth[start:start + (b - a)]
+                y[a:b, 0] = core[:, 0] * g_core
+                y[a:b, 1] = core[:, 1] * g_core
+                lost = (1.0 - np.square(g_core)) * (np.square(core[:, 0]) + np.square(core[:, 1]))
+                removed += float(lost.sum(dtype=np.float64))
+        _fade(y[a:b], a, frames, sr)
+        prev = tail if tail is not None else prev[:0]
+    return removed
 
 
-def master(y: np.ndarray, *, sr: int) -> None:
+def finish(y: np.ndarray, analysis: Analysis, *, sr: int) -> None:
     """Master y (float32 (frames, 2)) in place to TARGET_LUFS with true peak <= CEILING_DBTP."""
-    remove_dc_and_fade(y, sr=sr)
+    lufs = analysis.meter.integrated()
+    if not np.isfinite(lufs) or lufs < SILENCE_LUFS:
+        return  # silent: nothing to normalise
     for _ in range(3):
-        lufs = integrated_loudness(y, sr=sr)
-        if not np.isfinite(lufs) or lufs < SILENCE_LUFS:
-            break  # silent: nothing to normalise
-        if abs(lufs - TARGET_LUFS) < 0.05:
-            break
-        if not gain_and_limit(y, db_to_gain(TARGET_LUFS - lufs), sr=sr):
-            break
-    peak = true_peak(y, floor=db_to_gain(CEILING_DBTP - 1.0))
-    ceiling = db_to_gain(CEILING_DBTP - 0.3)
-    if peak > ceiling:
-        y *= np.float32(ceiling / peak)
+        gain = db_to_gain(TARGET_LUFS - lufs)
+        removed = apply(y, gain, analysis.dc, analysis.chunk_peak, sr=sr)
+        total = analysis.energy * gain * gain
+        if removed <= 0.02 * total:  # at most ~0.1 dB of loudness went into the limiter
+            return
+        # the limiter took audible loudness away: measure again and make it up
+        analysis = Analysis(len(y), sr=sr)
+        for a in range(0, len(y), CHUNK):
+            analysis.feed(np.ascontiguousarray(y[a:a + CHUNK].T), a)
+        lufs = analysis.meter.integrated()
+        if abs(lufs - TARGET_LUFS) < 0.3:
+            return

@@ -1,28 +1,32 @@
-"""Place every note of the pitched parts into a stereo bus.
+"""Mix a Score into a stereo bus, window by window: notes, panning, reverb send, reverb.
 
-Each unique (program, pitch, velocity, held-samples) note is synthesised once per call and added
-at each of its onsets, panned with equal-power gains. The caches live in a `NoteCache` made
-per render call (no module state), bounded in bytes.
+Each unique (program, pitch, velocity, held-samples) note is synthesised once per call
+(`NoteCache`) and added at each of its onsets. The piece is processed in windows of the
+reverb's block length: per window, each pitched part is summed in a mono scratch buffer, then
+panned (equal power) into the bus and added to the reverb send with the voice's send level;
+drum hits are added in stereo directly. The reverb's wet output for the window (plus the tail
+carried from earlier windows) goes into the bus, and `on_window` sees the finished frames
+(used for the loudness analysis), so the whole mix is one pass over the bus.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from engine.score import Part
-from engine.synth.timbres import envelope, tone, voice_for
+from engine.score import Score
+from engine.synth.drums import DrumKit
+from engine.synth.reverb import Reverb
+from engine.synth.timbres import envelope, tone, velocity_gain, voice_for
 
 CACHE_BYTES = 48 * 1024 * 1024  #: upper bound of cached note waveforms per render
+QUANTUM = 64  #: held lengths are rounded up to this many samples (more cache hits)
 
 
 def pan_gains(pan: float) -> tuple[float, float]:
     """Equal-power (left, right) gains for pan -1 (left) .. +1 (right); centre = 0.707 each."""
     theta = (min(max(pan, -1.0), 1.0) + 1.0) * np.pi / 4.0
     return float(np.cos(theta)), float(np.sin(theta))
-
-
-def velocity_gain(velocity: int) -> float:
-    """Linear amplitude for a MIDI velocity 1..127 (about 30 dB of range)."""
-    return (max(1, min(127, velocity)) / 127.0) ** 1.7
 
 
 class NoteCache:
@@ -34,17 +38,8 @@ class NoteCache:
         self._notes: dict[tuple, np.ndarray] = {}
         self._bytes = 0
 
-    def _tone(self, program: int, pitch: int, bucket: int, n: int) -> np.ndarray:
-        key = (program, pitch, bucket)
-        have = self._tones.get(key)
-        if have is None or len(have) < n:
-            n_make = max(n, int(0.5 * self.sr))
-            have = tone(voice_for(program), pitch, (bucket + 0.5) / 4.0, n_make, sr=self.sr)
-            self._remember(self._tones, key, have)
-        return have
-
     def _remember(self, store: dict, key: tuple, value: np.ndarray) -> None:
-        old = store.get(key)
+        old = store.pop(key, None)
         if old is not None:
             self._bytes -= old.nbytes
         if self._bytes + value.nbytes > CACHE_BYTES:
@@ -53,6 +48,15 @@ class NoteCache:
             self._bytes = 0
         store[key] = value
         self._bytes += value.nbytes
+
+    def _tone(self, program: int, pitch: int, bucket: int, n: int) -> np.ndarray:
+        key = (program, pitch, bucket)
+        have = self._tones.get(key)
+        if have is None or len(have) < n:
+            n_make = max(n, int(0.5 * self.sr))
+            have = tone(voice_for(program), pitch, (bucket + 0.5) / 4.0, n_make, sr=self.sr)
+            self._remember(self._tones, key, have)
+        return have
 
     def note(self, program: int, pitch: int, velocity: int, n_on: int) -> np.ndarray:
         """Mono float32 waveform of one note held for n_on samples, release tail included."""
@@ -68,18 +72,105 @@ class NoteCache:
         return wave
 
 
-def add_part(bus: np.ndarray, part: Part, cache: NoteCache) -> None:
-    """Add a pitched part into `bus` (float32, shape (frames, 2)) in place, truncating at the end."""
-    sr = cache.sr
-    frames = bus.shape[0]
-    gains = np.asarray(pan_gains(part.pan), np.float32)
-    for note in part.notes:
-        start = round(note.start * sr)
-        if start >= frames:
+class _Track:
+    """One mono group of events (a pitched part) or a stereo list of hits (drums)."""
+
+    def __init__(self, starts: list[int], waves: list[np.ndarray], gains: list[np.ndarray] | None,
+                 pan: tuple[float, float], send: float):
+        order = np.argsort(np.asarray(starts, np.int64), kind="stable")
+        self.starts = [starts[i] for i in order]
+        self.waves = [waves[i] for i in order]
+        self.gains = None if gains is None else [gains[i] for i in order]
+        self.pan = np.asarray(pan, np.float32)
+        self.send = np.float32(send)
+        self.next = 0  # first event not yet started
+        self.active: list[int] = []  # events started before the window that may still sound
+
+    def events_in(self, a: int, b: int) -> list[int]:
+        """Indices of events overlapping frames [a, b); keeps the ones that ring past b."""
+        live = [i for i in self.active if self.starts[i] + len(self.waves[i]) > a]
+        while self.next < len(self.starts) and self.starts[self.next] < b:
+            live.append(self.next)
+            self.next += 1
+        self.active = [i for i in live if self.starts[i] + len(self.waves[i]) > b]
+        return live
+
+
+def _tracks(score: Score, frames: int, sr: int) -> list[_Track]:
+    cache = NoteCache(sr)
+    kit = DrumKit(seed=score.seed, sr=sr)
+    tracks = []
+    for part in score.parts:
+        starts, waves, gains = [], [], []
+        for note in part.notes:
+            start = round(note.start * sr)
+            if start >= frames or start < 0:
+                continue
+            if part.is_drum:
+                hit, offset = kit.hit(note.pitch, note.velocity)
+                starts.append(start)
+                waves.append(hit)
+                gains.append(np.asarray(pan_gains(part.pan + offset), np.float32))
+            else:
+                n_on = max(1, round((note.end - note.start) * sr))
+                n_on = -(-n_on // QUANTUM) * QUANTUM
+                starts.append(start)
+                waves.append(cache.note(part.program, note.pitch, note.velocity, n_on))
+        if not starts:
             continue
-        n_on = max(1, round((note.end - note.start) * sr))
-        n_on = -(-n_on // 64) * 64  # quantise held length to 64 samples (1.5 ms): more cache hits
-        wave = note_wave = cache.note(part.program, note.pitch, note.velocity, n_on)
-        stop = min(frames, start + len(note_wave))
-        wave = note_wave[: stop - start]
-        bus[start:stop] += wave[:, None] * gains
+        send = kit.send if part.is_drum else voice_for(part.program).send
+        tracks.append(_Track(starts, waves, gains if part.is_drum else None, pan_gains(part.pan), send))
+    return tracks
+
+
+def mix(score: Score, bus: np.ndarray, *, sr: int, reverb: Reverb,
+        on_window: Callable[[np.ndarray, int], None] | None = None,
+        progress: Callable[[float], None] | None = None) -> None:
+    """Mix every part of `score` into `bus` (float32 (frames, 2)), overwriting it.
+
+    Windows are mixed in a (2, n) left/right scratch (contiguous rows are much faster than
+    the interleaved bus); `on_window(lr, a)` sees each finished window before it is copied
+    into bus[a:a + n].
+    """
+    frames = bus.shape[0]
+    tracks = _tracks(score, frames, sr)
+    block = reverb.block
+    mono = np.empty(block, np.float32)
+    send = np.empty(block, np.float32)
+    lr_buf = np.empty((2, block), np.float32)
+    for a in range(0, frames, block):
+        b = min(frames, a + block)
+        n = b - a
+        lr = lr_buf[:, :n]
+        lr[:] = 0.0
+        send[:n] = 0.0
+        for track in tracks:
+            live = track.events_in(a, b)
+            if not live:
+                continue
+            if track.gains is None:
+                mono[:n] = 0.0
+            for i in live:
+                s = track.starts[i]
+                w = track.waves[i]
+                lo, hi = max(a, s), min(b, s + len(w))
+                seg = w[lo - s: hi - s]
+                if track.gains is None:
+                    mono[lo - a: hi - a] += seg
+                else:
+                    gl, gr = track.gains[i]
+                    lr[0, lo - a: hi - a] += seg * gl
+                    lr[1, lo - a: hi - a] += seg * gr
+                    send[lo - a: hi - a] += seg * track.send
+            if track.gains is None:
+                m = mono[:n]
+                lr[0] += m * track.pan[0]
+                lr[1] += m * track.pan[1]
+                send[:n] += m * track.send
+        reverb.process(send[:n], lr)
+        if on_window:
+            on_window(lr, a)
+        bus[a:b, 0] = lr[0]
+        bus[a:b, 1] = lr[1]
+        if progress:
+            progress(b / frames)

@@ -31,6 +31,7 @@ class Voice:
     detune: cents between the outer saws ("saws"); cutoff: low-pass cutoff as a multiple of f0.
     vibrato: depth in cents (5.5 Hz rate, fading in after 0.3 s).
     gain: level trim so families balance in the mix (linear).
+    send: reverb send level (linear).
     partials: explicit amplitudes of harmonics 1..len (drawbar organ); overrides the slopes.
     """
 
@@ -50,6 +51,7 @@ class Voice:
     cutoff: float = 6.0
     vibrato: float = 0.0
     gain: float = 1.0
+    send: float = 0.3
     partials: tuple[float, ...] | None = None
 
 
@@ -60,11 +62,11 @@ FAMILIES: tuple[Voice, ...] = (
     Voice("additive", attack=0.012, decay=0.05, sustain=0.95, release=0.06, gain=0.55,
           partials=(1.0, 0.8, 0.55, 0.5, 0.0, 0.35, 0.0, 0.3, 0.0, 0.0, 0.0, 0.15)),  # organ
     Voice("additive", 0.9, 2.8, bright_tau=0.12, attack=0.002, release=0.10, ring=1.1, gain=0.85),  # guitar
-    Voice("additive", 1.2, 3.2, bright_tau=0.10, attack=0.004, release=0.08, ring=1.4, gain=1.25),  # bass
+    Voice("additive", 1.2, 3.2, bright_tau=0.10, attack=0.004, release=0.08, ring=1.4, gain=1.25, send=0.06),  # bass
     Voice("saws", detune=9.0, cutoff=5.0, attack=0.12, decay=0.3, sustain=0.85, release=0.35,
-          vibrato=9.0, gain=0.6),  # strings
+          vibrato=9.0, gain=0.6, send=0.45),  # strings
     Voice("saws", detune=14.0, cutoff=4.0, attack=0.18, decay=0.4, sustain=0.8, release=0.45,
-          vibrato=5.0, gain=0.6),  # ensemble
+          vibrato=5.0, gain=0.6, send=0.45),  # ensemble
     Voice("additive", 0.8, 2.4, bright_tau=0.25, attack=0.03, decay=0.2, sustain=0.75, release=0.1,
           vibrato=4.0, gain=0.55),  # brass
     Voice("additive", 1.0, 1.6, odd=True, attack=0.025, decay=0.1, sustain=0.85, release=0.08,
@@ -74,9 +76,9 @@ FAMILIES: tuple[Voice, ...] = (
     Voice("saws", detune=6.0, cutoff=8.0, attack=0.008, decay=0.15, sustain=0.7, release=0.1,
           vibrato=6.0, gain=0.5),  # synth lead
     Voice("saws", detune=18.0, cutoff=3.0, attack=0.35, decay=0.5, sustain=0.8, release=0.6,
-          gain=0.6),  # synth pad
+          gain=0.6, send=0.5),  # synth pad
     Voice("saws", detune=25.0, cutoff=2.5, attack=0.25, decay=0.5, sustain=0.7, release=0.6,
-          gain=0.6),  # synth fx
+          gain=0.6, send=0.5),  # synth fx
     Voice("additive", 0.9, 2.5, bright_tau=0.15, attack=0.002, release=0.12, ring=1.3, gain=0.85),  # ethnic
     Voice("fm", fm_ratio=1.4, fm_index=3.0, attack=0.001, release=0.1, ring=0.4, gain=0.8),  # percussive
     Voice("saws", detune=30.0, cutoff=2.0, attack=0.2, decay=0.3, sustain=0.6, release=0.4, gain=0.5),  # sfx
@@ -86,8 +88,8 @@ FAMILIES: tuple[Voice, ...] = (
 SPECIAL: dict[int, Voice] = {
     4: Voice("fm", fm_ratio=1.0, fm_index=1.6, attack=0.002, release=0.2, ring=1.8, gain=0.85),
     5: Voice("fm", fm_ratio=14.0, fm_index=0.9, attack=0.002, release=0.2, ring=1.6, gain=0.8),
-    38: Voice("saws", detune=5.0, cutoff=4.0, attack=0.004, decay=0.2, sustain=0.6, release=0.06, gain=1.1),
-    39: Voice("saws", detune=8.0, cutoff=2.5, attack=0.004, decay=0.25, sustain=0.7, release=0.06, gain=1.2),
+    38: Voice("saws", detune=5.0, cutoff=4.0, attack=0.004, decay=0.2, sustain=0.6, release=0.06, gain=1.1, send=0.06),
+    39: Voice("saws", detune=8.0, cutoff=2.5, attack=0.004, decay=0.25, sustain=0.7, release=0.06, gain=1.2, send=0.06),
 }
 
 
@@ -188,3 +190,8 @@ def envelope(voice: Voice, pitch: int, n_on: int, *, sr: int) -> np.ndarray:
     fall[-1] = 0.0
     on[0] = 0.0
     return np.concatenate([on, fall]).astype(np.float32, copy=False)
+
+
+def velocity_gain(velocity: int) -> float:
+    """Linear amplitude for a MIDI velocity 1..127 (about 30 dB of range)."""
+    return (max(1, min(127, velocity)) / 127.0) ** 1.7
