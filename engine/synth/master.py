@@ -89,6 +89,7 @@ def apply(y: np.ndarray, gain: float, dc: np.ndarray, chunk_peak: np.ndarray, *,
     g = np.float32(gain)
     interp = PeakInterpolator()
     removed = 0.0
+    has_dc = bool(np.abs(dc).max() > 1e-7)
     n_chunks = len(chunk_peak)
     padded = np.concatenate([[0.0], chunk_peak, [0.0]])
     loud = np.maximum(np.maximum(padded[:-2], padded[1:-1]), padded[2:]) * gain > floor
@@ -97,8 +98,9 @@ def apply(y: np.ndarray, gain: float, dc: np.ndarray, chunk_peak: np.ndarray, *,
         b = min(frames, a + CHUNK)
         tail = y[max(0, b - margin):b].copy() if c + 1 < n_chunks and loud[c + 1] else None
         if not loud[c]:
-            for ch in (0, 1):
-                y[a:b, ch] -= dc[ch]
+            if has_dc:
+                for ch in (0, 1):
+                    y[a:b, ch] -= dc[ch]
             y[a:b] *= g
         else:
             ext = np.concatenate([prev, y[a:b], y[b:b + margin]])

@@ -125,17 +125,26 @@ def wavetable(f0: float, slope: float, *, sr: int, odd: bool = False, saw: bool 
 
 
 def phase_index(f0: float, n: int, *, sr: int, vibrato: float = 0.0, detune_cents: float = 0.0) -> np.ndarray:
-    """Wavetable indices (int32, shape (n,)) for a tone at f0 Hz, optional vibrato (cents)."""
+    """Wavetable indices (int64, shape (n,)) for a tone at f0 Hz, optional vibrato (cents).
+
+    The phase is a 32-bit fixed-point accumulator (n * increment, exact integer arithmetic),
+    so long notes keep their pitch and phase with no floating-point drift.
+    """
     f = f0 * 2.0 ** (detune_cents / 1200.0)
-    t = np.arange(n, dtype=np.float64)
-    cycles = t * (f / sr)
+    acc = np.arange(n, dtype=np.int64) * round(f / sr * 2.0 ** 32)
     if vibrato > 0.0 and n > 0:
         rate = 5.5
         depth = (2.0 ** (vibrato / 1200.0) - 1.0) * f  # Hz
-        fade = np.minimum(t / (0.6 * sr), 1.0)
-        cycles += fade * depth / (2 * np.pi * rate) * (1.0 - np.cos(2 * np.pi * rate * t / sr))
-    frac = cycles - np.floor(cycles)
-    return (frac * TABLE + 0.5).astype(np.int32)
+        t = np.arange(n, dtype=np.float32)
+        fade = np.minimum(t / np.float32(0.6 * sr), np.float32(1.0))
+        wobble = fade * np.float32(depth / (2 * np.pi * rate) * 2.0 ** 32) * (
+            np.float32(1.0) - np.cos(t * np.float32(2 * np.pi * rate / sr)))
+        acc += wobble.astype(np.int64)
+    shift = 32 - int(np.log2(TABLE))
+    acc += 1 << (shift - 1)  # round to the nearest table entry
+    acc >>= shift
+    acc &= TABLE - 1
+    return acc
 
 
 def tone(voice: Voice, pitch: int, brightness: float, n: int, *, sr: int) -> np.ndarray:
