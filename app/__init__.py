@@ -13,9 +13,10 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
+from app import metrics, ratelimit
 from app.config import Config
 from app.errors import register_error_handlers
-from app.schemas import ErrorSchema
+from app.schemas import PROMPT_OR_PARAMS, ErrorSchema, GenerateSchema, StrictInteger
 from app.service import jobs
 
 
@@ -37,6 +38,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         logging.getLogger("app").setLevel(logging.INFO)
 
     jobs.init_app(app)
+    metrics.init_app(app)  # GET /metrics; request counts and latencies
+    ratelimit.init_app(app)  # off unless RESONANT_RATE_LIMIT is set
 
     from app.api import JobIdConverter, health, job_id_schema, presets, preview
     from app.api import jobs as jobs_api
@@ -45,6 +48,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api = ResonantApi(app, spec_kwargs={"info": {"description": (
         "Deterministic music generation: send a text prompt or geometry parameters, "
         "receive WAV, MP3 or MIDI. Identical parameters always produce identical output.")}})
+    api.register_field(StrictInteger, "integer", None)
+    api.spec.components.schema("Generate", PROMPT_OR_PARAMS, schema=GenerateSchema)
     app.url_map.converters["job_id"] = JobIdConverter
     api.register_converter(JobIdConverter, job_id_schema)
     for module in (jobs_api, preview, presets, health):

@@ -40,6 +40,10 @@ class Config:
     RESONANT_PREVIEW_TIMEOUT = _int("RESONANT_PREVIEW_TIMEOUT", 60)
     #: Seconds a claim may go without a heartbeat before another worker takes the job over.
     RESONANT_CLAIM_STALE_SECONDS = _int("RESONANT_CLAIM_STALE_SECONDS", 10)
+    #: Per-client rate limit, e.g. "120/minute" (Flask-Limiter syntax); empty: no limit.
+    RESONANT_RATE_LIMIT = os.environ.get("RESONANT_RATE_LIMIT", "")
+    #: Where rate-limit counters live: memory:// is per worker process; redis://... is shared.
+    RESONANT_RATE_LIMIT_STORAGE = os.environ.get("RESONANT_RATE_LIMIT_STORAGE") or "memory://"
 
     #: Request bodies larger than this are refused with 413 (also chunked ones).
     MAX_CONTENT_LENGTH = 64 * 1024

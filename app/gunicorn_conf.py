@@ -3,9 +3,14 @@
 Environment: RESONANT_BIND (default 127.0.0.1:8000), WEB_CONCURRENCY (workers, default 2),
 RESONANT_THREADS (threads per worker, default 8), RESONANT_TIMEOUT (seconds, default 60).
 Each worker builds its own render pool lazily on first use, so nothing is shared across fork.
+Prometheus multiprocess mode: PROMETHEUS_MULTIPROC_DIR (default: a fresh temp dir per master,
+removed at exit) is emptied at start and set before any worker imports prometheus_client.
 """
+import glob
 import json
 import os
+import shutil
+import tempfile
 import time
 
 from gunicorn import glogging
@@ -55,3 +60,32 @@ class JsonAccessLogger(glogging.Logger):
 
 
 logger_class = JsonAccessLogger
+
+
+_OWNED_METRICS_DIR = "RESONANT_METRICS_DIR_CREATED"  # set when on_starting made the directory
+
+
+def on_starting(server):
+    """Before the first fork: give prometheus_client a clean directory shared by all workers."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path:
+        os.makedirs(path, exist_ok=True)
+        for stale in glob.glob(os.path.join(path, "*.db")):  # a previous run's pids
+            os.unlink(stale)
+    else:
+        path = tempfile.mkdtemp(prefix="resonant-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+        os.environ[_OWNED_METRICS_DIR] = path
+
+
+def child_exit(server, worker):
+    """A worker is gone (exited, killed or replaced): drop its live gauges (queue depth)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    path = os.environ.get(_OWNED_METRICS_DIR)
+    if path and path == os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        shutil.rmtree(path, ignore_errors=True)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from app import metrics
 from app.claims import Claims
 from app.errors import ServiceUnavailable
 from app.store import Store
@@ -79,12 +81,14 @@ class Runner:
                 raise PoolFull()
             future = self._executor.submit(self._run, spec)
             self._inflight[spec.id] = future
+            metrics.queued(+1)
         future.add_done_callback(lambda _f, job_id=spec.id: self._forget(job_id))
         return future
 
     def _forget(self, job_id: str) -> None:
         with self._lock:
-            self._inflight.pop(job_id, None)
+            if self._inflight.pop(job_id, None) is not None:
+                metrics.queued(-1)
 
     def _run(self, spec: RenderSpec) -> None:
         claims = self.claims
@@ -107,7 +111,9 @@ class Runner:
         try:
             import engine.render  # looked up per call: heavy import, and tests may wrap it
 
+            started = time.perf_counter()
             data = engine.render.render(spec)
+            metrics.observe_render(spec.format, time.perf_counter() - started)
         except EngineError as exc:
             log.warning("job %s: render failed: %s", spec.id, exc)
             self._fail(spec, f"Render failed: {exc}")
@@ -125,12 +131,14 @@ class Runner:
             self._fail(spec, f"Cache write failed: {exc.strerror or exc}")
             return
         self.memory_failures.pop(spec.id, None)
+        metrics.job_finished("complete")
         try:
             self.store.evict(self.cache_max_bytes, keep=spec.id)
         except OSError:  # pragma: no cover - eviction is best effort
             log.exception("cache eviction failed")
 
     def _fail(self, spec: RenderSpec, message: str) -> None:
+        metrics.job_finished("failed")
         try:
             self.store.save_failure(spec.id, message)
         except OSError:

@@ -24,6 +24,11 @@ from engine.spec import (
     XI_RANGE,
 )
 
+#: Longest prompt the schema accepts; RESONANT_MAX_PROMPT_CHARS may lower it per deployment.
+MAX_PROMPT_CHARS = 1000
+#: OpenAPI: a body must carry a prompt or params (the 400 rule, stated for schema-driven clients).
+PROMPT_OR_PARAMS = {"anyOf": [{"required": ["prompt"]}, {"required": ["params"]}]}
+
 
 def _range_text(lo: float, hi: float, *, integer: bool) -> str:
     return f"must be {'an integer' if integer else 'a number'} from {lo:g} to {hi:g}"
@@ -36,8 +41,7 @@ class StrictNumber(fields.Float):
 
     def __init__(self, lo: float, hi: float, *, allowed: str | None = None, **kwargs: Any):
         message = allowed or _range_text(lo, hi, integer=self.integer)
-        kwargs.setdefault("allow_none", True)
-        kwargs.setdefault("load_default", None)
+        kwargs.setdefault("allow_none", True)  # null means "not given": the default applies
         super().__init__(
             allow_nan=False,
             validate=validate.Range(lo, hi, error=message),
@@ -69,7 +73,6 @@ class StrictBoolean(fields.Boolean):
 
     def __init__(self, **kwargs: Any):
         kwargs.setdefault("allow_none", True)
-        kwargs.setdefault("load_default", None)
         super().__init__(error_messages={"invalid": "must be true or false"}, **kwargs)
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
@@ -80,9 +83,7 @@ class StrictBoolean(fields.Boolean):
 
 class StrictString(fields.String):
     def __init__(self, **kwargs: Any):
-        kwargs.setdefault("allow_none", True)
-        kwargs.setdefault("load_default", None)
-        super().__init__(error_messages={"invalid": "must be a string"}, **kwargs)
+        super().__init__(error_messages={"invalid": "must be a string", "null": "must be a string"}, **kwargs)
 
 
 class GeometrySchema(ma.Schema):
@@ -116,15 +117,15 @@ class GenerateSchema(ma.Schema):
     #: At least one of these must be given (else 400 "Provide either 'prompt' or 'params'").
     REQUIRE_ONE_OF = ("prompt", "params")
 
-    prompt = StrictString(validate=validate.Length(min=1, error="must be a non-empty string"),
-                          metadata={"description": "Text description of the desired music"})
-    params = fields.Nested(GeometrySchema, allow_none=True, load_default=None,
-                           metadata={"description": "Direct geometry parameters"})
+    prompt = StrictString(
+        validate=validate.Length(min=1, max=MAX_PROMPT_CHARS, error=f"must be a string of 1 to {MAX_PROMPT_CHARS} characters"),
+        metadata={"description": "Text description of the desired music"})
+    params = fields.Nested(GeometrySchema, error_messages={"null": "must be an object"}, metadata={"description": "Direct geometry parameters"})
     duration_seconds = StrictNumber(*DURATION_RANGE, metadata={"description": "Seconds (default 30)"})
     tempo = StrictNumber(*TEMPO_RANGE, metadata={
         "description": "BPM (default: implied by the prompt or its preset, else 120)"})
-    format = StrictString(validate=validate.OneOf(FORMATS, error="must be one of: " + ", ".join(FORMATS)),
-                          metadata={"description": "wav, mp3 or midi (default wav)", "enum": list(FORMATS)})
+    format = StrictString(allow_none=True, validate=validate.OneOf(FORMATS, error="must be one of: " + ", ".join(FORMATS)),
+                          metadata={"description": "wav, mp3 or midi (default wav)", "enum": [*FORMATS, None]})
 
 
 class ParamsOutSchema(ma.Schema):

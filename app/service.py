@@ -13,6 +13,7 @@ from typing import IO, Any
 
 from flask import Flask, current_app
 
+from app import metrics
 from app.config import resolve_presets_path
 from app.errors import JobNotComplete, JobNotFound, PreviewUnavailable
 from app.runner import PoolFull, Runner
@@ -95,7 +96,7 @@ class JobService:
         """Turn a validated request body into its RenderSpec (engine errors propagate)."""
         prompt = body.get("prompt")
         limit = self.state.max_prompt_chars
-        if prompt is not None and len(prompt) > limit:
+        if prompt is not None and len(prompt) > limit:  # the schema allows up to MAX_PROMPT_CHARS
             raise ParameterError("prompt", f"a string of at most {limit} characters")
         return resolve_request(
             catalog=self.state.catalog,
@@ -117,6 +118,7 @@ class JobService:
         if state.runner.failure(spec.id) is not None and not state.store.object_ok(spec):
             state.runner.clear_failure(spec.id)
         job = self._status(spec)
+        metrics.cache_lookup("job", hit=job.status == COMPLETE)
         if job.status == PENDING:
             state.runner.submit(spec)
         return job
@@ -148,11 +150,14 @@ class JobService:
         spec = spec.with_(duration_seconds=PREVIEW_DURATION)
         deadline = time.monotonic() + state.preview_timeout
         state.store.save_spec(spec)
+        first_look = True
         while True:
             opened = state.store.open_object(spec)
             if opened is not None:
+                metrics.cache_lookup("preview", hit=first_look)
                 state.store.touch(spec.id)
                 return Download(opened[0], opened[1], spec)
+            first_look = False
             job = self._status(spec, known_incomplete=True)
             if job.status == FAILED:
                 state.runner.clear_failure(spec.id)  # the next preview request tries again

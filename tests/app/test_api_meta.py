@@ -62,7 +62,8 @@ def test_openapi_document(client):
         assert set(download["responses"][code]["content"]) == {"audio/wav", "audio/mpeg", "audio/midi"}
     assert set(paths[f"{API}/jobs/{{job_id}}"]["get"]["responses"]) == {"200", "404"}
     body = doc["components"]["schemas"]["Generate"]["properties"]
-    assert {"$ref": "#/components/schemas/Geometry"} in body["params"]["anyOf"]
+    assert body["params"]["allOf"] == [{"$ref": "#/components/schemas/Geometry"}]
+    assert doc["components"]["schemas"]["Generate"]["anyOf"] == [{"required": ["prompt"]}, {"required": ["params"]}]
     assert paths[f"{API}/jobs/{{job_id}}"]["parameters"][0]["schema"]["pattern"] == "^[0-9a-f]{32}$"
     assert doc["components"]["schemas"]["Geometry"]["properties"]["n"]["maximum"] == 2000
 

@@ -1,0 +1,107 @@
+"""Prometheus metrics at GET /metrics, correct across gunicorn workers.
+
+Under gunicorn, `app/gunicorn_conf.py` sets PROMETHEUS_MULTIPROC_DIR in the master before any
+worker is forked (a fresh directory per master unless the variable is already set, emptied at
+start), so prometheus_client keeps each worker's values in its own mmap file there and
+/metrics sums them; `child_exit` marks dead workers' live gauges gone. Without that variable
+(tests, `flask run`) the ordinary in-process registry is used.
+
+    resonant_http_requests_total{method,endpoint,status}        counter
+    resonant_http_request_duration_seconds{method,endpoint}     histogram
+    resonant_render_duration_seconds{format}                    histogram (engine render only)
+    resonant_render_queue_depth                                  gauge: queued + running renders
+    resonant_cache_lookups_total{kind,result}                    counter: hit | miss
+    resonant_jobs_finished_total{outcome}                        counter: complete | failed
+
+`endpoint` is the URL rule (e.g. /api/v1/jobs/<job_id:job_id>), never the raw path, so bad
+clients cannot blow up the number of series.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+from flask import Flask, Response, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+METRICS_PATH = "/metrics"
+
+REQUESTS = Counter("resonant_http_requests_total", "HTTP requests answered",
+                   ["method", "endpoint", "status"])
+LATENCY = Histogram("resonant_http_request_duration_seconds", "Time to answer an HTTP request",
+                    ["method", "endpoint"],
+                    buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60))
+RENDER = Histogram("resonant_render_duration_seconds", "Engine render time of one job", ["format"],
+                   buckets=(.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120))
+QUEUE = Gauge("resonant_render_queue_depth", "Renders queued or running (all workers)",
+              multiprocess_mode="livesum")
+CACHE = Counter("resonant_cache_lookups_total", "Requests answered from a finished file (hit) "
+                "or needing a render (miss)", ["kind", "result"])
+OUTCOMES = Counter("resonant_jobs_finished_total", "Renders finished, by outcome", ["outcome"])
+
+
+def multiprocess_dir() -> str | None:
+    """The shared metrics directory when running under several processes, else None."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+def observe_render(fmt: str, seconds: float) -> None:
+    RENDER.labels(fmt).observe(seconds)
+
+
+def job_finished(outcome: str) -> None:
+    OUTCOMES.labels(outcome).inc()
+
+
+def cache_lookup(kind: str, hit: bool) -> None:
+    CACHE.labels(kind, "hit" if hit else "miss").inc()
+
+
+def queued(delta: int) -> None:
+    QUEUE.inc(delta)
+
+
+def _endpoint() -> str:
+    rule = request.url_rule
+    return rule.rule if rule is not None else "<unmatched>"
+
+
+def _before() -> None:
+    g.metrics_started = time.perf_counter()
+
+
+def _after(response: Response) -> Response:
+    started = g.pop("metrics_started", None)
+    if started is not None and request.path != METRICS_PATH:
+        endpoint = _endpoint()
+        REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
+        LATENCY.labels(request.method, endpoint).observe(time.perf_counter() - started)
+    return response
+
+
+def metrics_view() -> Response:
+    """The Prometheus text exposition, summed over every worker process."""
+    path = multiprocess_dir()
+    if path is not None:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=path)
+    else:
+        registry = REGISTRY
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST,
+                    headers={"Cache-Control": "no-store"})
+
+
+def init_app(app: Flask) -> None:
+    """Count and time every request; serve GET /metrics (not part of the OpenAPI document)."""
+    app.before_request(_before)
+    app.after_request(_after)
+    app.add_url_rule(METRICS_PATH, endpoint="metrics", view_func=metrics_view, methods=["GET"])

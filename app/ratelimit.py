@@ -1,0 +1,55 @@
+"""Optional per-client rate limiting (Flask-Limiter); off unless RESONANT_RATE_LIMIT is set.
+
+    RESONANT_RATE_LIMIT="120/minute"                 limits per client address, e.g. "10/second;300/hour"
+    RESONANT_RATE_LIMIT_STORAGE="redis://host:6379"  shared by every worker and host: exact limits
+
+The default storage, memory://, lives inside each gunicorn worker process, so with W workers
+a client may get up to W times the limit before a 429 (documented as per-worker). A client
+over its limit gets 429 {"detail": ...} with Retry-After (seconds). /metrics and
+/api/v1/healthz are never limited (monitoring must keep working under load).
+"""
+from __future__ import annotations
+
+from flask import Flask, Response, request
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter.util import get_remote_address
+
+from app.errors import error_response
+
+EXEMPT_PATHS = frozenset({"/metrics", "/api/v1/healthz"})
+
+
+def _exempt() -> bool:
+    return request.path in EXEMPT_PATHS
+
+
+def init_app(app: Flask) -> Limiter | None:
+    """Install the limiter when RESONANT_RATE_LIMIT is set; returns it (or None when off)."""
+    limits = (app.config.get("RESONANT_RATE_LIMIT") or "").strip()
+    if not limits:
+        return None
+    storage = (app.config.get("RESONANT_RATE_LIMIT_STORAGE") or "").strip() or "memory://"
+    app.after_request(_retry_after_only_when_refused)  # registered first: runs after the limiter's
+    limiter = Limiter(
+        get_remote_address,
+        app=app,
+        default_limits=[limits],
+        default_limits_exempt_when=_exempt,
+        storage_uri=storage,
+        headers_enabled=True,  # X-RateLimit-* on every answer, Retry-After on the 429
+        strategy="fixed-window",
+    )
+    app.register_error_handler(RateLimitExceeded, _too_many)
+    return limiter
+
+
+def _retry_after_only_when_refused(response: Response) -> Response:
+    """The limiter sends Retry-After on every answer; keep it only where it means "retry"."""
+    if response.status_code not in (429, 503):
+        response.headers.pop("Retry-After", None)
+    return response
+
+
+def _too_many(error: RateLimitExceeded) -> Response:
+    """429 in the service's error shape; the limiter adds Retry-After and X-RateLimit-*."""
+    return error_response(429, f"Rate limit exceeded ({error.description}); retry later")
