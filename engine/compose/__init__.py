@@ -1,43 +1,82 @@
-"""Composition: geometry (a RenderSpec) -> Score. Placeholder: a simple diatonic cadence loop."""
+"""Composition: a RenderSpec's geometry -> a Score (the single source for audio and MIDI).
+
+    n, k   scale family from the generator 12*k/n semitones (scales.py); the melody walks
+           p_j = j*k mod n, so it repeats every n/gcd(n, k) notes; larger n adds chord
+           extensions and (n >= 48) an arpeggio voice.
+    omega  |omega|: melody onsets per bar, chord changes per bar, busier bass/drums;
+           sign: melodic contour rises (> 0) or falls (< 0) through each phrase.
+    xi     |xi|: register width and dynamic range; sign: major-like (>= 0) / minor-like mode.
+    psi    tonic pitch class (spec.tonic); tonic chords and bass open and close phrases.
+    lock_psi_tau  True: all onsets on the 16th grid plus drums; False: free timing, no drums.
+    tempo, duration_seconds  BPM and seconds; every note ends by the end of the piece.
+
+Deterministic: all randomness comes from numpy.random.default_rng(spec.seed).
+"""
 from __future__ import annotations
 
 import numpy as np
 
-from engine.score import Note, Part, Score
+from engine.compose.drums import drum_notes
+from engine.compose.form import make_form
+from engine.compose.harmony import bass_notes, harmony_notes
+from engine.compose.melody import arpeggio_notes, melody_notes
+from engine.compose.perform import build_part, to_seconds, velocities
+from engine.compose.scales import mode_for
+from engine.score import Score
 from engine.spec import RenderSpec
 
-_MAJOR = (0, 2, 4, 5, 7, 9, 11)
-_PROGRESSION = (0, 3, 4, 0)  # I IV V I (scale degrees)
+__all__ = ["params_to_score"]
+
+#: General MIDI programs per role; the geometry picks one (slow/sustained vs fast/percussive).
+MELODY_SUSTAINED = (73, 71, 68, 40, 65)  # flute, clarinet, oboe, violin, alto sax
+MELODY_STRUCK = (11, 0, 13, 24, 80)  # vibraphone, piano, xylophone, nylon guitar, square lead
+HARMONY_SUSTAINED = (89, 48, 52, 19)  # warm pad, strings, choir aahs, church organ
+HARMONY_STRUCK = (0, 4, 46, 5)  # piano, e-piano, harp, e-piano 2
+BASS_LOCKED = (33, 34, 38)  # fingered, picked, synth bass
+BASS_FREE = (32, 35)  # acoustic, fretless
+ARPEGGIO = (46, 8, 108)  # harp, celesta, kalimba
+
+
+def _programs(spec: RenderSpec) -> dict[str, int]:
+    a = abs(spec.omega)
+    melody = (MELODY_STRUCK if a >= 3 else MELODY_SUSTAINED)[(spec.n + spec.k) % 5]
+    harmony = (HARMONY_STRUCK if a >= 2 else HARMONY_SUSTAINED)[spec.k % 4]
+    if harmony == melody:
+        harmony = HARMONY_STRUCK[(spec.k + 1) % 4]
+    bass = BASS_LOCKED[min(2, int(a / 3.5))] if spec.lock_psi_tau else BASS_FREE[spec.n % 2]
+    return {"melody": melody, "harmony": harmony, "bass": bass, "arpeggio": ARPEGGIO[(spec.n // 48) % 3]}
 
 
 def params_to_score(spec: RenderSpec) -> Score:
-    """A valid Score for `spec`: tempo in BPM, times in seconds, MIDI pitches. Deterministic."""
+    """Compose the piece for `spec`: tempo BPM, times in seconds, MIDI pitches and velocities."""
     rng = np.random.default_rng(spec.seed)
-    beat = 60.0 / spec.tempo
-    bar = 4 * beat
-    dur = spec.duration_seconds
+    locked = spec.lock_psi_tau
+    mode = mode_for(spec.n, spec.k, spec.xi)
     tonic = spec.tonic
-    bass, harm, mel, drums = [], [], [], []
-    t, i = 0.0, 0
-    while t < dur - 1e-9:
-        end = min(t + bar, dur)
-        deg = _PROGRESSION[i % 4]
-        chord = [_MAJOR[(deg + s) % 7] + tonic for s in (0, 2, 4)]
-        bass.append(Note(t, end, 36 + chord[0] % 12, 90))
-        for pc in chord:
-            harm.append(Note(t, end, 60 + pc % 12, 70))
-        for b in range(4):
-            s = t + b * beat
-            if s < dur - 1e-9:
-                pc = chord[int(rng.integers(3))]
-                mel.append(Note(s, min(s + beat, dur), 72 + pc % 12, 80))
-                if spec.lock_psi_tau:
-                    drums.append(Note(s, min(s + beat / 4, dur), 36 if b % 2 == 0 else 38, 100))
-        t += bar
-        i += 1
-    parts = [Part("bass", 33, False, 0.0, tuple(sorted(bass, key=lambda n: (n.start, n.pitch)))),
-             Part("harmony", 0, False, -0.3, tuple(sorted(harm, key=lambda n: (n.start, n.pitch)))),
-             Part("melody", 73, False, 0.3, tuple(mel))]
-    if spec.lock_psi_tau:
-        parts.append(Part("drums", 0, True, 0.0, tuple(drums)))
-    return Score(tempo=spec.tempo, duration=dur, tonic=tonic, seed=spec.seed, parts=tuple(parts))
+    form = make_form(tempo=spec.tempo, duration=spec.duration_seconds, omega=spec.omega,
+                     mode=mode, n=spec.n, k=spec.k)
+    programs = _programs(spec)
+    voices = [
+        ("bass", bass_notes(form, mode, tonic=tonic, omega=spec.omega, xi=spec.xi), 88, 0.0, 0.012),
+        ("harmony", harmony_notes(form, mode, tonic=tonic, omega=spec.omega, xi=spec.xi), 62, -0.35, 0.0),
+        ("melody", melody_notes(form, mode, tonic=tonic, n=spec.n, k=spec.k, omega=spec.omega, xi=spec.xi,
+                                locked=locked), 92, 0.25, 0.0),
+    ]
+    if spec.n >= 48:
+        voices.append(("arpeggio", arpeggio_notes(form, mode, tonic=tonic, omega=spec.omega, locked=locked),
+                       58, 0.55, 0.0))
+    parts = []
+    for name, notes, base, pan, lag in voices:
+        start, end = to_seconds(notes, form, locked=locked, lag=lag, rng=rng)
+        vel = velocities(notes["start"], form, base=base, xi=spec.xi, rng=rng)
+        parts.append(build_part(name, programs[name], pan, start=start, end=end, pitch=notes["pitch"],
+                                velocity=vel))
+    if locked:
+        notes = drum_notes(form, omega=spec.omega, tempo=spec.tempo)
+        start, end = to_seconds(notes, form, locked=True, lag=0.0, rng=rng)
+        vel = velocities(notes["start"], form, base=96, xi=spec.xi, rng=rng)
+        vel = np.where(np.isin(notes["pitch"], (42, 44)), np.maximum(1, vel - 28), vel)
+        parts.append(build_part("drums", 0, 0.0, start=start, end=end, pitch=notes["pitch"], velocity=vel,
+                                is_drum=True))
+    return Score(tempo=spec.tempo, duration=spec.duration_seconds, tonic=tonic, seed=spec.seed,
+                 parts=tuple(parts))
