@@ -75,8 +75,8 @@ def drum_hit(key: int, variant: int, *, seed: int, sr: int) -> np.ndarray:
     elif kind == "snare":
         t = t_axis(0.35)
         body = (_sweep(t, p * 1.5, p, 0.01) + 0.5 * _sweep(t, p * 2.4, p * 1.75, 0.01)) * np.exp(-t / 0.07)
-        rattle = _noise(rng, len(t), 1200.0, 9000.0, sr) * np.exp(-t / 0.13)
-        y = 0.5 * body + 1.6 * rattle
+        rattle = _noise(rng, len(t), 1500.0, 9000.0, sr) * np.exp(-t / 0.055)
+        y = 0.7 * body + 1.1 * rattle
     elif kind == "clap":
         t = t_axis(0.3)
         bursts = sum(np.exp(-np.maximum(t - d, 0) / 0.008) * (t >= d) for d in (0.0, 0.011, 0.023))
