@@ -34,8 +34,8 @@ class Config:
     RESONANT_CACHE_MAX_BYTES = _int("RESONANT_CACHE_MAX_BYTES", 2 * 1024**3)
     #: The preset catalogue (YAML); default: the one shipped with the engine.
     RESONANT_PRESETS = os.environ.get("RESONANT_PRESETS") or None
-    #: Longest prompt accepted (characters).
-    RESONANT_MAX_PROMPT_CHARS = _int("RESONANT_MAX_PROMPT_CHARS", 1000)
+    #: Longest prompt accepted (characters); at most the engine's own limit (500).
+    RESONANT_MAX_PROMPT_CHARS = _int("RESONANT_MAX_PROMPT_CHARS", 500)
     #: Seconds POST /preview waits for its render before answering 503.
     RESONANT_PREVIEW_TIMEOUT = _int("RESONANT_PREVIEW_TIMEOUT", 60)
     #: Seconds a claim may go without a heartbeat before another worker takes the job over.

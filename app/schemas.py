@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from engine.prompt import MAX_PROMPT_CHARS
 from engine.spec import (
     DURATION_RANGE,
     FORMATS,
@@ -24,8 +25,6 @@ from engine.spec import (
     XI_RANGE,
 )
 
-#: Longest prompt the schema accepts; RESONANT_MAX_PROMPT_CHARS may lower it per deployment.
-MAX_PROMPT_CHARS = 1000
 #: OpenAPI: a body must carry a prompt or params (the 400 rule, stated for schema-driven clients).
 PROMPT_OR_PARAMS = {"anyOf": [{"required": ["prompt"]}, {"required": ["params"]}]}
 
@@ -86,6 +85,11 @@ class StrictString(fields.String):
         super().__init__(error_messages={"invalid": "must be a string", "null": "must be a string"}, **kwargs)
 
 
+def _prompt_text(value: str) -> None:
+    if not value.strip() or len(value) > MAX_PROMPT_CHARS:
+        raise ma.ValidationError(f"must be a non-empty string of at most {MAX_PROMPT_CHARS} characters")
+
+
 class GeometrySchema(ma.Schema):
     """Geometry parameters; any field left out takes its documented default."""
 
@@ -118,8 +122,9 @@ class GenerateSchema(ma.Schema):
     REQUIRE_ONE_OF = ("prompt", "params")
 
     prompt = StrictString(
-        validate=validate.Length(min=1, max=MAX_PROMPT_CHARS, error=f"must be a string of 1 to {MAX_PROMPT_CHARS} characters"),
-        metadata={"description": "Text description of the desired music"})
+        validate=_prompt_text,
+        metadata={"description": "Text description of the desired music", "pattern": r"\S",
+                  "minLength": 1, "maxLength": MAX_PROMPT_CHARS})
     params = fields.Nested(GeometrySchema, error_messages={"null": "must be an object"}, metadata={"description": "Direct geometry parameters"})
     duration_seconds = StrictNumber(*DURATION_RANGE, metadata={"description": "Seconds (default 30)"})
     tempo = StrictNumber(*TEMPO_RANGE, metadata={

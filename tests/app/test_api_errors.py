@@ -85,7 +85,8 @@ UNPROCESSABLE = [
     ({"params": "n=12"}, "params", "object"),
     ({"prompt": 42}, "prompt", "string"),
     ({"prompt": ["calm"]}, "prompt", "string"),
-    ({"prompt": ""}, "prompt", "1 to 1000 characters"),
+    ({"prompt": ""}, "prompt", "non-empty"),
+    ({"prompt": " \n\t "}, "prompt", "non-empty"),
     ({"prompt": None, "params": {"n": 12}}, "prompt", "string"),
     ({"prompt": "calm", "params": None}, "params", "object"),
     ({"prompt": "calm", "duration_seconds": 0.5}, "duration_seconds", "1 to 300"),
@@ -96,7 +97,7 @@ UNPROCESSABLE = [
     ({"prompt": "calm", "tempo": 300.5}, "tempo", "40 to 300"),
     ({"prompt": "calm", "format": "flac"}, "format", "wav, mp3, midi"),
     ({"prompt": "calm", "format": 3}, "format", "string"),
-    ({"prompt": "x" * 1001}, "prompt", "1000"),
+    ({"prompt": "x" * 501}, "prompt", "500"),
 ]
 
 
