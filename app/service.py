@@ -15,7 +15,12 @@ from flask import Flask, current_app
 
 from app import metrics
 from app.config import resolve_presets_path
-from app.errors import JobNotComplete, JobNotFound, PreviewUnavailable
+from app.errors import (
+    JobNotComplete,
+    JobNotFound,
+    PreviewUnavailable,
+    ServiceUnavailable,
+)
 from app.runner import PoolFull, Runner
 from app.store import Store, is_job_id
 from engine.errors import ParameterError
@@ -114,7 +119,7 @@ class JobService:
         A failed job is retried: its failure record is cleared and it is queued again.
         """
         state = self.state
-        state.store.save_spec(spec)
+        self._save_spec(spec)
         if state.runner.failure(spec.id) is not None and not state.store.object_ok(spec):
             state.runner.clear_failure(spec.id)
         job = self._status(spec)
@@ -149,7 +154,7 @@ class JobService:
         state = self.state
         spec = spec.with_(duration_seconds=PREVIEW_DURATION)
         deadline = time.monotonic() + state.preview_timeout
-        state.store.save_spec(spec)
+        self._save_spec(spec)
         first_look = True
         while True:
             opened = state.store.open_object(spec)
@@ -174,6 +179,13 @@ class JobService:
                 time.sleep(0.05)  # another worker renders it
 
     # -- internals ----------------------------------------------------------------------
+    def _save_spec(self, spec: RenderSpec) -> None:
+        """Record the job; a cache that refuses even that is a 503 (nothing was accepted)."""
+        try:
+            self.state.store.save_spec(spec)
+        except OSError as exc:
+            raise ServiceUnavailable(f"Cache unavailable: {exc.strerror or exc}") from None
+
     def _load(self, job_id: str) -> RenderSpec:
         if not is_job_id(job_id):
             raise JobNotFound()

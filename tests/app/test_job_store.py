@@ -205,3 +205,21 @@ def test_disk_write_error_fails_the_job_clearly_and_recovers(app, client, api, r
     monkeypatch.setattr(store, "atomic_write", real)
     assert client.post(f"{API}/generate", json=BODY).status_code == 202
     assert api.wait(job["job_id"])["status"] == "complete"
+
+
+def test_cache_refusing_the_spec_is_503_and_the_service_stays_up(app, client, api, monkeypatch):
+    from app import store
+
+    real = store.atomic_write
+
+    def read_only(path, data):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(store, "atomic_write", read_only)
+    for path in ("/generate", "/preview"):
+        response = client.post(API + path, json=BODY)
+        assert response.status_code == 503 and response.json["detail"] == "Cache unavailable: Read-only file system"
+        assert "Retry-After" in response.headers
+    assert client.get(f"{API}/healthz").status_code == 200
+    monkeypatch.setattr(store, "atomic_write", real)
+    assert api.complete(BODY)["status"] == "complete"
