@@ -1,6 +1,7 @@
 """`python -m bench [PART ...] [--repeats N] [--quick] [--out FILE]`.
 
-PART: all (default), engine (= wav mp3 rss), wav, mp3, rss, service, prompt. Prints markdown
+PART: all (default), engine (= wav mp3 rss), wav, mp3, rss, service, prompt; and profile
+(cProfile of the hot paths, not part of all). Prints markdown
 tables with PASS / MISS against DESIGN.md §6 and a summary; also writes them to
 bench/results/latest.md (or --out). Exit status 0 whatever the verdicts.
 """
@@ -12,18 +13,19 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import engine_bench, prompt_bench, service_bench
+from bench import engine_bench, profile_bench, prompt_bench, service_bench
 from bench.common import Report, machine_line
 
-PARTS = ("wav", "mp3", "rss", "service", "prompt")
+PARTS = ("wav", "mp3", "rss", "prompt", "service")
+EXTRA = ("profile",)
 ALIASES = {"all": set(PARTS), "engine": {"wav", "mp3", "rss"}}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("parts", nargs="*", default=["all"],
-                        choices=sorted(set(PARTS) | set(ALIASES)), metavar="PART",
-                        help="all (default), engine, wav, mp3, rss, service, prompt")
+                        choices=sorted(set(PARTS) | set(EXTRA) | set(ALIASES)), metavar="PART",
+                        help="all (default), engine, wav, mp3, rss, prompt, service, profile")
     parser.add_argument("--repeats", type=int, default=5,
                         help="timed runs per case; medians are reported (default 5)")
     parser.add_argument("--quick", action="store_true", help="3 repeats instead of 5")
@@ -39,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     report.heading("Resonant benchmarks", level=1)
     report.note(f"Machine: {machine_line()}")
-    report.note(f"Parts: {', '.join(p for p in PARTS if p in parts)} · {repeats} repeats · "
+    report.note(f"Parts: {', '.join(p for p in PARTS + EXTRA if p in parts)} · {repeats} repeats · "
                 "medians · ratios against peers measured in the same run.")
     try:
         if parts & {"wav", "mp3", "rss"}:
@@ -48,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
             prompt_bench.run(report, repeats)
         if "service" in parts:
             service_bench.run(report, repeats)
+        if "profile" in parts:
+            profile_bench.run(report)
     except KeyboardInterrupt:
         report.note("**Interrupted.**")
     except Exception:  # noqa: BLE001 - benchmarks report; they never fail the build

@@ -140,6 +140,8 @@ class Report:
         self.check(what, "not measured", reason, None)
 
     def summary(self) -> None:
+        if not self.checks:
+            return
         self.heading("Summary: budgets")
         rows = [(c.section, c.name, c.figure, c.budget, verdict(c.ok)) for c in self.checks]
         self.table(["section", "budget", "measured", "limit", "verdict"], rows)
