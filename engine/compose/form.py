@@ -1,8 +1,8 @@
 """Form: bars, phrases, chord slots and the final cadence of a piece, in ticks (1/48 bar).
 
 |omega| sets the harmonic rhythm (chords per bar: 1/2, 1, 2 or 4); phrases are 4 bars (8 when
-chords change every 2 bars). Every phrase opens on the tonic chord and closes D -> T; the
-walk chooses the chords in between. The piece ends with a tonic chord at `final_tick`,
+chords change every 2 bars). Every phrase opens on the tonic chord, returns to it on every
+other slot and closes D -> T; the walk chooses the chords in between. The piece ends with a tonic chord at `final_tick`,
 which sounds until `end_seconds`, shortly before the end of the audio.
 """
 from __future__ import annotations
@@ -43,16 +43,19 @@ def chords_per_bar(omega: float) -> float:
 
 
 def _phrase_chords(slots: int, phrase: int, mode: Mode, walk: np.ndarray) -> list[int]:
-    """Chord indices of one phrase: T, walk-chosen middle chords, D, T."""
+    """Chord indices of one phrase: the tonic on every other slot, walk-chosen chords between,
+    then D -> T: the tonic is heard as home."""
     n_chords = len(mode.chords)
     middle = n_chords - 2
-    out = [0]
-    for s in range(1, slots - 2):
-        idx = 1 + int(walk[(phrase * slots + s) % len(walk)] + phrase) % middle
-        if idx == out[-1] and middle > 1:
-            idx = 1 + idx % middle
-        out.append(idx)
-    return out + [n_chords - 1, 0]
+    out = []
+    for s in range(slots):
+        if s == slots - 2:
+            out.append(n_chords - 1)
+        elif s % 2 == 0 or s == slots - 1:
+            out.append(0)
+        else:
+            out.append(1 + int(walk[(phrase * slots + s) % len(walk)] + phrase + s // 2) % middle)
+    return out
 
 
 def make_form(*, tempo: float, duration: float, omega: float, mode: Mode, n: int, k: int) -> Form:

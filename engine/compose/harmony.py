@@ -35,7 +35,8 @@ def voice_chords(chords: list[tuple[int, ...]], *, center: int, spread: int) -> 
     """Voice absolute pitch-class chords as MIDI pitches with smooth voice leading.
 
     Each chord takes the close-position inversion nearest the previous one (and the center);
-    spread 0..3 then opens it: drop-2, a doubled top octave, a doubled low root.
+    The root is doubled; spread 0..3 then opens the chord: drop-2, a doubled top octave, a
+    doubled low root.
     """
     prev: tuple[int, ...] | None = None
     voiced = []
@@ -53,13 +54,16 @@ def voice_chords(chords: list[tuple[int, ...]], *, center: int, spread: int) -> 
         assert best is not None
         prev = best
         notes = sorted(best)
+        root = min(p for p in notes if p % 12 == pcs[0])
+        notes.append(root + 12 if root + 12 > notes[-1] and root + 12 <= center + 14 else root - 12)
         if spread >= 1 and len(notes) >= 3:
             notes[-2] -= 12
         if spread >= 2:
             notes.append(max(notes) + 12)
         if spread >= 3:
             root = min(p for p in notes if p % 12 == pcs[0])
-            notes.append(root - 12)
+            if root - 12 >= 40:
+                notes.append(root - 12)
         voiced.append(tuple(sorted(set(notes))))
     return voiced
 
@@ -104,8 +108,12 @@ def bass_notes(form: Form, mode: Mode, *, tonic: int, omega: float, xi: float) -
 
     |omega| < 0.75: one held note per chord; < 2.5: root and fifth on beats 1 and 3;
     faster: Euclidean 8th patterns E(3, 8) / E(5, 8) over root, fifth and octave.
-    With |xi| >= 4 phrase openings drop an octave (wider register).
+    With |xi| >= 4 phrase openings drop an octave (wider register). In the symmetric scale
+    families (no diatonic pull to a tonic) the bass holds a tonic pedal under every chord but
+    the cadential one.
     """
+    pedal = mode.family not in ("diatonic", "pentatonic")
+    cadential = len(mode.chords) - 1
     a = abs(omega)
     if a < 0.75:
         pattern = None
@@ -116,13 +124,13 @@ def bass_notes(form: Form, mode: Mode, *, tonic: int, omega: float, xi: float) -
     start, end, pitch = [], [], []
     for s0, s1, idx in form.slots:
         chord = _abs_chord(mode, idx, tonic)
-        root = _bass_pitch(chord[0])
+        root = _bass_pitch(tonic if pedal and idx != cadential else chord[0])
         if abs(xi) >= 4 and (s0 % form.phrase_ticks == 0 or s0 == form.final_tick) and root - 12 >= 28:
             root -= 12
         fifth = root + ((chord[min(2, len(chord) - 1)] - root) % 12)
         if fifth - root > 7:
             fifth -= 12
-        tones = (root, fifth, root + 12 if root + 12 <= 52 else root, fifth)
+        tones = (root, root + 12 if root + 12 <= 52 else root, fifth, root)
         if pattern is None or s0 >= form.final_tick:
             hits = [s0]
         else:

@@ -1,11 +1,15 @@
 """Melody (and the arpeggio voice): Euclidean rhythms carrying the walk around the circle.
 
-The melody's pitch classes follow the walk (scale degree of p_j = j*k mod n), so consecutive
-notes move by the generator and the line repeats only every n/gcd(n, k) notes. Each note's
+The melody's pitch classes follow the walk (scale degree of p_j = j*k mod n, walked backwards
+when omega < 0, the circle turning the other way), so consecutive
+notes move by the generator and the line repeats only every n/gcd(n, k) notes (a cycle
+shorter than the scale is sequenced up a scale step each time round). Each note's
 octave is chosen to follow a contour: rising through each phrase when omega > 0, falling
 when omega < 0, an arch when omega = 0. |omega| sets onsets per bar, |xi| the register width.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -31,8 +35,9 @@ def pulses_per_bar(omega: float, bar_seconds: float) -> int:
 
 
 def _register(xi: float) -> tuple[int, int]:
-    half = 6 + 1.2 * abs(xi)
-    return round(MELODY_CENTER - half), round(MELODY_CENTER + half)
+    """Melody register (MIDI pitches lo, hi): 19 semitones at xi = 0, up to 45 at |xi| = 10."""
+    half = 9 + 1.3 * abs(xi)
+    return max(50, round(MELODY_CENTER - half)), min(96, round(MELODY_CENTER + half))
 
 
 def _rhythm(form: Form, *, omega: float, k: int, locked: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -93,7 +98,12 @@ def melody_notes(form: Form, mode: Mode, *, tonic: int, n: int, k: int, omega: f
                  locked: bool) -> dict[str, np.ndarray]:
     """The melody, ending on the tonic held through the final cadence."""
     ticks, last = _rhythm(form, omega=omega, k=k, locked=locked)
-    deg = walk_degrees(n, k, len(ticks), mode)
+    turn = -1 if omega < 0 else 1  # the walk turns the way the circle rotates
+    deg = turn * walk_degrees(n, k, len(ticks), mode)
+    cycle = n // math.gcd(n, k)
+    if cycle < len(mode.scale):  # a short cycle is sequenced: repeated a scale step further
+        deg = deg + turn * (np.arange(len(deg)) // cycle)
+    deg = deg % len(mode.scale)
     pcs = (tonic + np.asarray(mode.scale, np.int64)[deg]) % 12
     lo, hi = _register(xi)
     direction = int(np.sign(omega))
