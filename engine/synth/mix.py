@@ -10,6 +10,7 @@ carried from earlier windows) goes into the bus, and `on_window` sees the finish
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 
 import numpy as np
@@ -17,9 +18,15 @@ import numpy as np
 from engine.score import Score
 from engine.synth.drums import DrumKit
 from engine.synth.reverb import Reverb
-from engine.synth.timbres import envelope, tone, velocity_gain, voice_for
+from engine.synth.timbres import (
+    envelope,
+    envelope_length,
+    tone,
+    velocity_gain,
+    voice_for,
+)
 
-CACHE_BYTES = 48 * 1024 * 1024  #: upper bound of cached note waveforms per render
+CACHE_BYTES = 24 * 1024 * 1024  #: upper bound of cached note waveforms per render
 QUANTUM = 64  #: held lengths are rounded up to this many samples (more cache hits)
 
 
@@ -30,70 +37,92 @@ def pan_gains(pan: float) -> tuple[float, float]:
 
 
 class NoteCache:
-    """Waveforms of the notes of one render, keyed by what determines their samples."""
+    """Waveforms of the notes of one render, keyed by what determines their samples.
+
+    Least-recently-used entries are dropped beyond CACHE_BYTES (tones and notes together), so
+    long pieces reuse what recurs without holding every note they ever played.
+    """
 
     def __init__(self, sr: int):
         self.sr = sr
-        self._tones: dict[tuple, np.ndarray] = {}
-        self._notes: dict[tuple, np.ndarray] = {}
+        self._store: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._bytes = 0
 
-    def _remember(self, store: dict, key: tuple, value: np.ndarray) -> None:
-        old = store.pop(key, None)
+    def _get(self, key: tuple) -> np.ndarray | None:
+        value = self._store.get(key)
+        if value is not None:
+            self._store.move_to_end(key)
+        return value
+
+    def _put(self, key: tuple, value: np.ndarray) -> None:
+        old = self._store.pop(key, None)
         if old is not None:
             self._bytes -= old.nbytes
-        if self._bytes + value.nbytes > CACHE_BYTES:
-            self._tones.clear()
-            self._notes.clear()
-            self._bytes = 0
-        store[key] = value
+        self._store[key] = value
         self._bytes += value.nbytes
+        while self._bytes > CACHE_BYTES and len(self._store) > 1:
+            _, dropped = self._store.popitem(last=False)
+            self._bytes -= dropped.nbytes
 
     def _tone(self, program: int, pitch: int, bucket: int, n: int) -> np.ndarray:
-        key = (program, pitch, bucket)
-        have = self._tones.get(key)
+        key = ("tone", program, pitch, bucket)
+        have = self._get(key)
         if have is None or len(have) < n:
             n_make = max(n, int(0.5 * self.sr))
             have = tone(voice_for(program), pitch, (bucket + 0.5) / 4.0, n_make, sr=self.sr)
-            self._remember(self._tones, key, have)
+            self._put(key, have)
         return have
 
     def note(self, program: int, pitch: int, velocity: int, n_on: int) -> np.ndarray:
         """Mono float32 waveform of one note held for n_on samples, release tail included."""
-        key = (program, pitch, velocity, n_on)
-        wave = self._notes.get(key)
+        key = ("note", program, pitch, velocity, n_on)
+        wave = self._get(key)
         if wave is None:
             voice = voice_for(program)
             env = envelope(voice, pitch, n_on, sr=self.sr)
             env *= np.float32(velocity_gain(velocity) * voice.gain)
             bucket = min(3, velocity // 32)
             wave = self._tone(program, pitch, bucket, len(env))[: len(env)] * env
-            self._remember(self._notes, key, wave)
+            self._put(key, wave)
         return wave
 
 
 class _Track:
-    """One mono group of events (a pitched part) or a stereo list of hits (drums)."""
+    """One mono group of notes (a pitched part) or a stereo list of hits (drums).
 
-    def __init__(self, starts: list[int], waves: list[np.ndarray], gains: list[np.ndarray] | None,
-                 pan: tuple[float, float], send: float):
-        order = np.argsort(np.asarray(starts, np.int64), kind="stable")
+    Waveforms are fetched only while an event sounds (`wave(i)`), so memory holds the notes of
+    the current window, not the whole piece.
+    """
+
+    def __init__(self, starts: list[int], lengths: list[int], fetch: Callable[[int], np.ndarray],
+                 gains: list[np.ndarray] | None, pan: tuple[float, float], send: float):
+        order = np.argsort(np.asarray(starts, np.int64), kind="stable").tolist()
         self.starts = [starts[i] for i in order]
-        self.waves = [waves[i] for i in order]
+        self.ends = [starts[i] + lengths[i] for i in order]
+        self._fetch, self._order = fetch, order
         self.gains = None if gains is None else [gains[i] for i in order]
         self.pan = np.asarray(pan, np.float32)
         self.send = np.float32(send)
         self.next = 0  # first event not yet started
-        self.active: list[int] = []  # events started before the window that may still sound
+        self.active: dict[int, np.ndarray | None] = {}  # sounding events -> waveform
+
+    def wave(self, i: int) -> np.ndarray:
+        """Waveform of event i (which must be live)."""
+        w = self.active.get(i)
+        if w is None:
+            w = self.active[i] = self._fetch(self._order[i])
+        return w
 
     def events_in(self, a: int, b: int) -> list[int]:
-        """Indices of events overlapping frames [a, b); keeps the ones that ring past b."""
-        live = [i for i in self.active if self.starts[i] + len(self.waves[i]) > a]
+        """Indices of events overlapping frames [a, b) (call `retire(b)` after the window)."""
         while self.next < len(self.starts) and self.starts[self.next] < b:
-            live.append(self.next)
+            self.active[self.next] = None
             self.next += 1
-        self.active = [i for i in live if self.starts[i] + len(self.waves[i]) > b]
-        return live
+        return [i for i in self.active if self.ends[i] > a]
+
+    def retire(self, b: int) -> None:
+        """Drop events that end by frame b."""
+        self.active = {i: w for i, w in self.active.items() if self.ends[i] > b}
 
 
 def _tracks(score: Score, frames: int, sr: int) -> list[_Track]:
@@ -101,25 +130,31 @@ def _tracks(score: Score, frames: int, sr: int) -> list[_Track]:
     kit = DrumKit(seed=score.seed, sr=sr)
     tracks = []
     for part in score.parts:
-        starts, waves, gains = [], [], []
+        starts, lengths, gains, hits, notes = [], [], [], [], []
+        voice = voice_for(part.program)
         for note in part.notes:
             start = round(note.start * sr)
             if start >= frames or start < 0:
                 continue
+            starts.append(start)
             if part.is_drum:
                 hit, offset = kit.hit(note.pitch, note.velocity)
-                starts.append(start)
-                waves.append(hit)
+                hits.append(hit)
+                lengths.append(len(hit))
                 gains.append(np.asarray(pan_gains(part.pan + offset), np.float32))
             else:
                 n_on = max(1, round((note.end - note.start) * sr))
                 n_on = -(-n_on // QUANTUM) * QUANTUM
-                starts.append(start)
-                waves.append(cache.note(part.program, note.pitch, note.velocity, n_on))
+                notes.append((part.program, note.pitch, note.velocity, n_on))
+                lengths.append(envelope_length(voice, n_on, sr=sr))
         if not starts:
             continue
-        send = kit.send if part.is_drum else voice_for(part.program).send
-        tracks.append(_Track(starts, waves, gains if part.is_drum else None, pan_gains(part.pan), send))
+        if part.is_drum:
+            tracks.append(_Track(starts, lengths, hits.__getitem__, gains, pan_gains(part.pan), kit.send))
+        else:
+            def fetch(i: int, notes: list = notes) -> np.ndarray:
+                return cache.note(*notes[i])
+            tracks.append(_Track(starts, lengths, fetch, None, pan_gains(part.pan), voice.send))
     return tracks
 
 
@@ -152,7 +187,7 @@ def mix(score: Score, bus: np.ndarray, *, sr: int, reverb: Reverb,
                 mono[:n] = 0.0
             for i in live:
                 s = track.starts[i]
-                w = track.waves[i]
+                w = track.wave(i)
                 lo, hi = max(a, s), min(b, s + len(w))
                 seg = w[lo - s: hi - s]
                 if track.gains is None:
@@ -167,6 +202,7 @@ def mix(score: Score, bus: np.ndarray, *, sr: int, reverb: Reverb,
                 lr[0] += m * track.pan[0]
                 lr[1] += m * track.pan[1]
                 send[:n] += m * track.send
+            track.retire(b)
         reverb.process(send[:n], lr)
         if on_window:
             on_window(lr, a)

@@ -178,6 +178,11 @@ def tone(voice: Voice, pitch: int, brightness: float, n: int, *, sr: int) -> np.
     return dull[idx] + b * (bright - dull)[idx]
 
 
+def envelope_length(voice: Voice, n_on: int, *, sr: int) -> int:
+    """Samples of `envelope(voice, pitch, n_on, sr=sr)` (held part plus release)."""
+    return max(n_on, max(int(voice.attack * sr), 32)) + max(int(voice.release * sr), 256)
+
+
 def envelope(voice: Voice, pitch: int, n_on: int, *, sr: int) -> np.ndarray:
     """Amplitude envelope, float32 (n_on + release samples,), starting and ending at exactly 0.
 
