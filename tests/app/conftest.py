@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -122,3 +123,9 @@ class ApiHelper:
 @pytest.fixture
 def api(client) -> ApiHelper:
     return ApiHelper(client)
+
+
+@pytest.fixture(scope="session")
+def helpers() -> SimpleNamespace:
+    """The helper classes, for module-scoped fixtures and threads (never `import conftest`)."""
+    return SimpleNamespace(ApiHelper=ApiHelper, BufferedClient=BufferedClient)

@@ -11,16 +11,15 @@ FORMATS = [("wav", "audio/wav", "wav"), ("mp3", "audio/mpeg", "mp3"), ("midi", "
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory):
+def finished(tmp_path_factory, helpers):
     """One app with a finished 1-second job in each format: {format: (client, job body, bytes)}."""
-    from conftest import ApiHelper, BufferedClient
 
     from app import create_app
 
     app = create_app({"TESTING": True, "RESONANT_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))})
-    app.test_client_class = BufferedClient
+    app.test_client_class = helpers.BufferedClient
     client = app.test_client()
-    helper = ApiHelper(client)
+    helper = helpers.ApiHelper(client)
     out = {}
     for fmt, _, _ in FORMATS:
         job = helper.complete({"params": {"n": 12, "k": 5}, "duration_seconds": 1, "format": fmt})

@@ -16,7 +16,7 @@ def cache(app, *parts: str) -> str:
     return os.path.join(app.config["RESONANT_CACHE_DIR"], *parts)
 
 
-def test_twenty_identical_concurrent_submissions_render_once(app, renders):
+def test_twenty_identical_concurrent_submissions_render_once(app, renders, helpers):
     renders.gate.clear()  # hold the render so every submission overlaps it
     barrier = threading.Barrier(20)
     results: list = []
@@ -35,9 +35,7 @@ def test_twenty_identical_concurrent_submissions_render_once(app, renders):
     renders.gate.set()
     assert len(results) == 20 and {code for code, _ in results} == {202}
     (job_id,) = {job_id for _, job_id in results}
-    from conftest import ApiHelper
-
-    assert ApiHelper(app.test_client()).wait(job_id)["status"] == "complete"
+    assert helpers.ApiHelper(app.test_client()).wait(job_id)["status"] == "complete"
     assert renders.count(job_id) == 1
     assert os.listdir(cache(app, "jobs")) == [f"{job_id}.json"]
 
@@ -74,11 +72,9 @@ def test_corrupted_file_is_detected_and_rendered_again(app, client, api, renders
     assert renders.count(job["job_id"]) == 2
 
 
-def test_eviction_under_a_tiny_cap_re_renders_identical_bytes(make_app, renders):
+def test_eviction_under_a_tiny_cap_re_renders_identical_bytes(make_app, renders, helpers):
     app = make_app(RESONANT_CACHE_MAX_BYTES=1)  # room for the newest file only
-    from conftest import ApiHelper
-
-    api, client = ApiHelper(app.test_client()), app.test_client()
+    api, client = helpers.ApiHelper(app.test_client()), app.test_client()
     first = api.complete(BODY)
     first_bytes = client.get(first["download_url"]).data
     second = api.complete({**BODY, "format": "midi"})
@@ -99,7 +95,7 @@ def test_download_of_an_evicted_job_is_409_and_re_renders(app, client, api, rend
     assert api.wait(job["job_id"])["status"] == "complete"
 
 
-def test_pool_full_is_503_with_retry_after_and_loses_nothing(make_app, renders):
+def test_pool_full_is_503_with_retry_after_and_loses_nothing(make_app, renders, helpers):
     app = make_app(RESONANT_POOL_SIZE=1, RESONANT_QUEUE_LIMIT=2)
     client = app.test_client()
     renders.gate.clear()
@@ -118,9 +114,7 @@ def test_pool_full_is_503_with_retry_after_and_loses_nothing(make_app, renders):
     assert os.path.exists(cache(app, "jobs", f"{job_id}.json"))
     assert client.get(f"{API}/jobs/{job_id}").json["status"] == "pending"
     renders.gate.set()
-    from conftest import ApiHelper
-
-    assert ApiHelper(client).wait(job_id)["status"] == "complete"
+    assert helpers.ApiHelper(client).wait(job_id)["status"] == "complete"
 
 
 def test_stale_claim_of_a_dead_worker_is_taken_over(app, client, api, renders):
