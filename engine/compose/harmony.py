@@ -55,15 +55,13 @@ def voice_chords(chords: list[tuple[int, ...]], *, center: int, spread: int) -> 
         prev = best
         notes = sorted(best)
         root = min(p for p in notes if p % 12 == pcs[0])
-        notes.append(root + 12 if root + 12 > notes[-1] and root + 12 <= center + 14 else root - 12)
-        if spread >= 1 and len(notes) >= 3:
-            notes[-2] -= 12
+        notes = sorted(notes + [root + 12 if root + 12 <= center + 14 else root - 12])  # double the root
+        if spread >= 1 and len(notes) >= 4 and notes[-2] - 12 not in notes:
+            notes[-2] -= 12  # drop-2: open position
         if spread >= 2:
             notes.append(max(notes) + 12)
-        if spread >= 3:
-            root = min(p for p in notes if p % 12 == pcs[0])
-            if root - 12 >= 40:
-                notes.append(root - 12)
+        if spread >= 3 and root - 12 >= 40 and root - 12 not in notes:
+            notes.append(root - 12)
         voiced.append(tuple(sorted(set(notes))))
     return voiced
 
