@@ -6,8 +6,8 @@ import itertools
 import math
 import re
 
+import musicanalysis as ma
 import numpy as np
-import pretty_midi
 import pytest
 import soundfile
 
@@ -214,21 +214,18 @@ def _placeholder_composer() -> bool:
 
 
 def midi_features(data: bytes, duration: float) -> dict[str, float | np.ndarray]:
-    """A listener's view of a MIDI file: pitch-class profile, onset rate, register, tempo, drums."""
-    pm = pretty_midi.PrettyMIDI(io.BytesIO(data))
-    tonal = [n for inst in pm.instruments if not inst.is_drum for n in inst.notes]
-    drums = [n for inst in pm.instruments if inst.is_drum for n in inst.notes]
-    profile = np.zeros(12)
-    for note in tonal:
-        profile[note.pitch % 12] += note.end - note.start
-    pitches = np.array([n.pitch for n in tonal], float) if tonal else np.zeros(1)
+    """A listener's view of a MIDI file: pitch classes, onset rate, register, dynamics, tempo, drums."""
+    midi = ma.read_midi(data)
+    tonal, drums = midi.pitched(), midi.drums()
+    profile = ma.pc_histogram(tonal)
     return {
         "profile": profile / max(profile.sum(), 1e-9),
-        "onset_rate": len({round(n.start, 3) for n in tonal}) / duration,  # onsets per second
-        "register": float(pitches.mean()),  # mean MIDI pitch
-        "spread": float(pitches.std()),  # semitones
-        "tempo": float(pm.get_tempo_changes()[1][0]),  # BPM
-        "drum_rate": len(drums) / duration,  # drum hits per second
+        "onset_rate": ma.onset_rate(tonal.start, duration),  # onsets per second
+        "register": float(tonal.pitch.mean()) if len(tonal.pitch) else 60.0,  # mean MIDI pitch
+        "spread": ma.register_spread(tonal),  # semitones
+        "dynamics": ma.velocity_spread(tonal),  # MIDI velocity units
+        "tempo": midi.tempo,  # BPM
+        "drum_rate": len(drums.start) / duration,  # drum hits per second
     }
 
 
@@ -239,6 +236,7 @@ def render_distance(a: dict, b: dict) -> float:
         math.log2((a["onset_rate"] + 0.5) / (b["onset_rate"] + 0.5)),
         (a["register"] - b["register"]) / 12,
         (a["spread"] - b["spread"]) / 6,
+        (a["dynamics"] - b["dynamics"]) / 12,
         math.log2(a["tempo"] / b["tempo"]) / 0.5,
         math.log2((a["drum_rate"] + 0.5) / (b["drum_rate"] + 0.5)) / 2,
     ]
