@@ -52,6 +52,10 @@ class StrictNumber(fields.Float):
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise self.make_error("invalid")
+        if isinstance(value, int):  # JSON integers may be huge: compare, never convert to float
+            if not self.lo <= value <= self.hi:
+                raise self.make_error("invalid")
+            return value if self.integer else float(value)
         if not math.isfinite(value):
             raise self.make_error("special")
         if self.integer:
