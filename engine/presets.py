@@ -19,6 +19,8 @@ import yaml
 from engine.errors import ParameterError, PresetFileError, UnknownPresetError
 from engine.spec import GEOMETRY_FIELDS, TEMPO_RANGE, validate_geometry
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  #: libyaml when available (5-10x faster)
+
 FAMILIES = ("mood", "genre", "scene", "experimental")
 MIN_TAGS = 5
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -164,7 +166,7 @@ def load_presets(path: str | os.PathLike[str] | None = None) -> PresetCatalog:
     path = pathlib.Path(path) if path is not None else default_presets_path()
     try:
         with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
+            data = yaml.load(fh, Loader=_LOADER)
     except OSError as err:
         raise PresetFileError(f"cannot read preset file {path}: {err}") from None
     except yaml.YAMLError as err:

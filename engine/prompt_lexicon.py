@@ -25,6 +25,8 @@ import yaml
 from engine.errors import EngineError
 from engine.prompt_text import normalize, stem, words
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  #: libyaml when available (5-10x faster)
+
 _MODIFIER_SECTIONS = ("tempo", "intensity", "brightness", "direction", "complexity", "lock")
 Table = dict[tuple[str, ...], Any]
 
@@ -101,7 +103,7 @@ def load_lexicon(path: str | os.PathLike[str] | None = None) -> Lexicon:
     """Load and check the lexicon YAML (default: `default_lexicon_path()`)."""
     path = pathlib.Path(path) if path is not None else default_lexicon_path()
     with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
+        data = yaml.load(fh, Loader=_LOADER) or {}
     if not isinstance(data, dict):
         raise _error(path, "expected a mapping of sections")
     for section in ("stopwords", "negations"):
