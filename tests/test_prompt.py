@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.errors import ParameterError
+from engine.errors import EngineError, ParameterError
 from engine.presets import load_presets
 from engine.prompt import (
     MAX_PROMPT_CHARS,
@@ -16,6 +16,7 @@ from engine.prompt import (
     resolve_prompt,
     resolver_for,
 )
+from engine.prompt_lexicon import load_lexicon
 from engine.prompt_text import extract_bpm, extract_key, normalize, stem
 from engine.resolve import resolve_request
 from engine.spec import TEMPO_RANGE, validate_geometry
@@ -239,3 +240,28 @@ def test_prompt_with_params_overrides_geometry_only():
     horror = CATALOG.get("horror")
     assert spec.omega == 3.0 and spec.n == horror.params["n"] and spec.tempo == horror.tempo
     assert spec.preset == "horror"
+
+
+# --------------------------------------------------------------------------- the lexicon file
+@pytest.mark.parametrize("body", [
+    "stopwords: [a, no]\n",  # YAML reads `no` as false: must be quoted
+    "synonyms:\n  not scary: [horror]\n",  # a negation inside a phrase can never match
+    "synonyms:\n  the: [horror]\n",  # nothing but stopwords
+    "synonyms:\n  spooky: 3\n",
+    "tempo:\n  slow: fast\n",
+    "lock:\n  drums: 1\n",
+    "tempo:\n  slow: 0.7\n  slowly: 0.8\n",  # two phrases with one stem and different values
+])
+def test_a_malformed_lexicon_fails_at_load(tmp_path, body):
+    path = tmp_path / "lexicon.yaml"
+    path.write_text('stopwords: [the]\nnegations: [not, "no"]\n' + body if "stopwords" not in body else body)
+    with pytest.raises(EngineError, match="lexicon"):
+        load_lexicon(path)
+
+
+def test_the_shipped_lexicon_targets_real_presets_or_index_words():
+    resolver = resolver_for(CATALOG)
+    for key, targets in resolver.lexicon.synonyms.items():
+        for target in targets:
+            known = target in CATALOG or all(s in resolver.terms for s in resolver.lexicon.key(target))
+            assert known, (key, target)
