@@ -78,9 +78,10 @@ def interleaved(cases: dict[str, Callable[[], float]], repeats: int) -> dict[str
 
 def fmt_s(seconds: float) -> str:
     """Seconds as a short human string (µs / ms / s)."""
-    if seconds < 1e-3:
+    size = abs(seconds)
+    if size < 1e-3:
         return f"{seconds * 1e6:.1f} µs"
-    if seconds < 1.0:
+    if size < 1.0:
         return f"{seconds * 1e3:.1f} ms"
     return f"{seconds:.2f} s"
 
