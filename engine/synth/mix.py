@@ -21,7 +21,8 @@ from engine.synth.reverb import Reverb
 from engine.synth.timbres import (
     envelope,
     envelope_length,
-    tone,
+    extend,
+    tone_loop,
     velocity_gain,
     voice_for,
 )
@@ -46,6 +47,7 @@ class NoteCache:
     def __init__(self, sr: int):
         self.sr = sr
         self._store: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._split: dict[tuple, int] = {}  # tone key -> length of its head
         self._bytes = 0
 
     def _get(self, key: tuple) -> np.ndarray | None:
@@ -64,14 +66,15 @@ class NoteCache:
             _, dropped = self._store.popitem(last=False)
             self._bytes -= dropped.nbytes
 
-    def _tone(self, program: int, pitch: int, bucket: int, n: int) -> np.ndarray:
+    def _tone(self, program: int, pitch: int, bucket: int) -> tuple[np.ndarray, np.ndarray]:
         key = ("tone", program, pitch, bucket)
         have = self._get(key)
-        if have is None or len(have) < n:
-            n_make = max(n, int(0.5 * self.sr))
-            have = tone(voice_for(program), pitch, (bucket + 0.5) / 4.0, n_make, sr=self.sr)
+        if have is None:
+            head, loop = tone_loop(voice_for(program), pitch, (bucket + 0.5) / 4.0, sr=self.sr)
+            have = np.concatenate([head, loop])
             self._put(key, have)
-        return have
+            self._split[key] = len(head)
+        return have[: self._split[key]], have[self._split[key]:]
 
     def note(self, program: int, pitch: int, velocity: int, n_on: int) -> np.ndarray:
         """Mono float32 waveform of one note held for n_on samples, release tail included."""
@@ -82,7 +85,8 @@ class NoteCache:
             env = envelope(voice, pitch, n_on, sr=self.sr)
             env *= np.float32(velocity_gain(velocity) * voice.gain)
             bucket = min(3, velocity // 32)
-            wave = self._tone(program, pitch, bucket, len(env))[: len(env)] * env
+            wave = extend(*self._tone(program, pitch, bucket), len(env))
+            wave *= env
             self._put(key, wave)
         return wave
 

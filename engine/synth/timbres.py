@@ -13,6 +13,8 @@ import numpy as np
 from scipy import signal
 
 TABLE = 8192  #: wavetable length in samples (power of two, read with nearest-index lookup)
+VIBRATO_FADE = 0.6  #: seconds for vibrato to fade in
+FILTER_SETTLE = 4096  #: samples for the saws' low-pass filter to reach its periodic steady state
 
 
 @dataclass(frozen=True)
@@ -63,9 +65,9 @@ FAMILIES: tuple[Voice, ...] = (
           partials=(1.0, 0.8, 0.55, 0.5, 0.0, 0.35, 0.0, 0.3, 0.0, 0.0, 0.0, 0.15)),  # organ
     Voice("additive", 0.9, 2.8, bright_tau=0.12, attack=0.002, release=0.10, ring=1.1, gain=0.85),  # guitar
     Voice("additive", 1.2, 3.2, bright_tau=0.10, attack=0.004, release=0.08, ring=1.4, gain=1.25, send=0.06),  # bass
-    Voice("saws", detune=9.0, cutoff=5.0, attack=0.12, decay=0.3, sustain=0.85, release=0.35,
+    Voice("saws", detune=9.0, cutoff=6.0, attack=0.12, decay=0.3, sustain=0.85, release=0.35,
           vibrato=9.0, gain=0.6, send=0.45),  # strings
-    Voice("saws", detune=14.0, cutoff=4.0, attack=0.18, decay=0.4, sustain=0.8, release=0.45,
+    Voice("saws", detune=14.0, cutoff=5.5, attack=0.18, decay=0.4, sustain=0.8, release=0.45,
           vibrato=5.0, gain=0.6, send=0.45),  # ensemble
     Voice("additive", 0.8, 2.4, bright_tau=0.25, attack=0.03, decay=0.2, sustain=0.75, release=0.1,
           vibrato=4.0, gain=0.55),  # brass
@@ -73,9 +75,9 @@ FAMILIES: tuple[Voice, ...] = (
           vibrato=6.0, gain=0.6),  # reed
     Voice("additive", 3.0, 4.0, attack=0.04, decay=0.1, sustain=0.85, release=0.12, vibrato=8.0,
           gain=0.9),  # pipe
-    Voice("saws", detune=6.0, cutoff=8.0, attack=0.008, decay=0.15, sustain=0.7, release=0.1,
-          vibrato=6.0, gain=0.5),  # synth lead
-    Voice("saws", detune=18.0, cutoff=3.0, attack=0.35, decay=0.5, sustain=0.8, release=0.6,
+    Voice("additive", 0.55, 0.9, attack=0.008, decay=0.15, sustain=0.75, release=0.1, vibrato=6.0,
+          gain=0.4),  # synth lead
+    Voice("saws", detune=18.0, cutoff=1.6, attack=0.35, decay=0.5, sustain=0.8, release=0.6,
           gain=0.6, send=0.5),  # synth pad
     Voice("saws", detune=25.0, cutoff=2.5, attack=0.25, decay=0.5, sustain=0.7, release=0.6,
           gain=0.6, send=0.5),  # synth fx
@@ -124,19 +126,18 @@ def wavetable(f0: float, slope: float, *, sr: int, odd: bool = False, saw: bool 
     return np.append(cyc, cyc[0]).astype(np.float32)
 
 
-def phase_index(f0: float, n: int, *, sr: int, vibrato: float = 0.0, detune_cents: float = 0.0) -> np.ndarray:
-    """Wavetable indices (int64, shape (n,)) for a tone at f0 Hz, optional vibrato (cents).
+def phase_index(f: float, n: int, *, sr: int, vibrato: float = 0.0, rate: float = 5.5) -> np.ndarray:
+    """Wavetable indices (int64, shape (n,)) for a tone at f Hz with optional vibrato (cents
+    deep, `rate` Hz, fading in over 0.6 s).
 
     The phase is a 32-bit fixed-point accumulator (n * increment, exact integer arithmetic),
     so long notes keep their pitch and phase with no floating-point drift.
     """
-    f = f0 * 2.0 ** (detune_cents / 1200.0)
     acc = np.arange(n, dtype=np.int64) * round(f / sr * 2.0 ** 32)
     if vibrato > 0.0 and n > 0:
-        rate = 5.5
         depth = (2.0 ** (vibrato / 1200.0) - 1.0) * f  # Hz
         t = np.arange(n, dtype=np.float32)
-        fade = np.minimum(t / np.float32(0.6 * sr), np.float32(1.0))
+        fade = np.minimum(t / np.float32(VIBRATO_FADE * sr), np.float32(1.0))
         wobble = fade * np.float32(depth / (2 * np.pi * rate) * 2.0 ** 32) * (
             np.float32(1.0) - np.cos(t * np.float32(2 * np.pi * rate / sr)))
         acc += wobble.astype(np.int64)
@@ -147,35 +148,84 @@ def phase_index(f0: float, n: int, *, sr: int, vibrato: float = 0.0, detune_cent
     return acc
 
 
+def _settling(tau: float, n: int, settle: int, sr: int) -> np.ndarray:
+    """exp(-t/tau) bent to reach exactly 0 at sample `settle` and stay there: float32 (n,)."""
+    t = np.arange(n, dtype=np.float32) / np.float32(sr)
+    floor = np.float32(np.exp(-settle / (tau * sr)))
+    return np.maximum((np.exp(-t / np.float32(tau)) - floor) / (np.float32(1.0) - floor), np.float32(0.0))
+
+
+def _loop_plan(voice: Voice, f0: float, sr: int) -> tuple[int, int, float, float]:
+    """(settle, period, f, vibrato rate): samples until the tone is steady, samples of one loop
+    (a whole number of cycles of f, of the detuned saws and of the vibrato), f0 rounded so it
+    fits the loop exactly (error < 0.1 cent), and the vibrato rate rounded likewise."""
+    if voice.kind == "saws":
+        seconds = min(2.0, max(0.5, 120.0 / f0))
+    else:
+        seconds = 0.5 if voice.vibrato > 0.0 else 0.25
+    cycles = max(1, round(f0 * seconds))
+    period = max(1, round(cycles * sr / f0))
+    f = cycles * sr / period
+    rate = max(1, round(5.5 * period / sr)) * sr / period
+    settle = 0
+    if voice.vibrato > 0.0:
+        settle = int(VIBRATO_FADE * sr) + 1
+    if voice.kind == "fm":
+        settle = max(settle, int(4 * 0.35 * (voice.ring or 1.0) * sr))
+    elif voice.bright_tau is not None:
+        settle = max(settle, int(4 * voice.bright_tau * sr))
+    return settle, period, f, rate
+
+
+def tone_loop(voice: Voice, pitch: int, brightness: float, *, sr: int) -> tuple[np.ndarray, np.ndarray]:
+    """The un-enveloped tone of `voice` at MIDI `pitch` (brightness 0..1) as (head, loop):
+    float32 arrays such that head followed by loop repeated forever is the tone, seamlessly.
+    The attack's changing timbre is in the head; the steady tone is one loop period long.
+    """
+    f0 = midi_to_hz(pitch)
+    settle, period, f, rate = _loop_plan(voice, f0, sr)
+    n = settle + (FILTER_SETTLE if voice.kind == "saws" else 0) + period
+    if voice.kind == "fm":
+        ratio = max(1, round(voice.fm_ratio * f * period / sr)) / (f * period / sr)
+        index = voice.fm_index * (0.4 + 0.9 * brightness) * min(1.0, 2000.0 / (f0 * voice.fm_ratio))
+        index = np.float32(index) * _settling(0.35 * (voice.ring or 1.0), n, settle, sr)
+        to_rad = np.float32(2 * np.pi / TABLE)
+        mod = np.sin(phase_index(f * ratio, n, sr=sr).astype(np.float32) * to_rad)
+        y = np.sin(phase_index(f, n, sr=sr).astype(np.float32) * to_rad + index * mod)
+    elif voice.kind == "saws":
+        table = wavetable(f0, 1.0, sr=sr, saw=True)
+        y = np.zeros(n, np.float32)
+        cycles = round(f * period / sr)
+        for cents in (-voice.detune / 2, 0.0, voice.detune / 2):
+            c = round(cycles * 2.0 ** (cents / 1200.0))
+            c = c if cents == 0.0 or c != cycles else cycles + (1 if cents > 0 else -1)
+            y += table[phase_index(c * sr / period, n, sr=sr, vibrato=voice.vibrato, rate=rate)]
+        cutoff = min(0.45 * sr, f0 * voice.cutoff * (0.6 + 0.8 * brightness) + 200.0)
+        y = signal.sosfilt(signal.butter(2, cutoff, "low", fs=sr, output="sos"), y).astype(np.float32)
+        y *= np.float32(1.0 / 1.6)
+    else:
+        bright = wavetable(f0, voice.slope_bright, sr=sr, odd=voice.odd, partials=voice.partials)
+        dull = wavetable(f0, voice.slope_dull, sr=sr, odd=voice.odd, partials=voice.partials)
+        idx = phase_index(f, n, sr=sr, vibrato=voice.vibrato, rate=rate)
+        mix = np.float32(0.3 + 0.7 * brightness)
+        if voice.bright_tau is None:
+            y = ((1 - mix) * dull + mix * bright)[idx]
+        else:
+            y = dull[idx] + mix * _settling(voice.bright_tau, n, settle, sr) * (bright - dull)[idx]
+    y = np.asarray(y, np.float32)
+    return y[: n - period], y[n - period:]
+
+
 def tone(voice: Voice, pitch: int, brightness: float, n: int, *, sr: int) -> np.ndarray:
     """The un-enveloped tone of `voice` at MIDI `pitch`: float32 (n,), brightness 0..1."""
-    f0 = midi_to_hz(pitch)
-    if voice.kind == "fm":
-        t = np.arange(n, dtype=np.float32) / np.float32(sr)
-        ring = voice.ring or 1.0
-        index = voice.fm_index * (0.4 + 0.9 * brightness) * np.exp(-t / np.float32(0.35 * ring))
-        index *= min(1.0, 2000.0 / (f0 * voice.fm_ratio))  # keep sidebands below Nyquist
-        cyc = phase_index(f0 * voice.fm_ratio, n, sr=sr).astype(np.float32) * np.float32(2 * np.pi / TABLE)
-        car = phase_index(f0, n, sr=sr).astype(np.float32) * np.float32(2 * np.pi / TABLE)
-        return np.sin(car + index.astype(np.float32) * np.sin(cyc)).astype(np.float32)
-    if voice.kind == "saws":
-        table = wavetable(f0, 1.0, sr=sr, saw=True)
-        out = np.zeros(n, np.float32)
-        for cents in (-voice.detune / 2, 0.0, voice.detune / 2):
-            out += table[phase_index(f0, n, sr=sr, vibrato=voice.vibrato, detune_cents=cents)]
-        cutoff = min(0.45 * sr, f0 * voice.cutoff * (0.6 + 0.8 * brightness) + 200.0)
-        sos = signal.butter(2, cutoff, "low", fs=sr, output="sos")
-        out = signal.sosfilt(sos, out).astype(np.float32)
-        return out * np.float32(1.0 / 1.6)
-    bright = wavetable(f0, voice.slope_bright, sr=sr, odd=voice.odd, partials=voice.partials)
-    dull = wavetable(f0, voice.slope_dull, sr=sr, odd=voice.odd, partials=voice.partials)
-    idx = phase_index(f0, n, sr=sr, vibrato=voice.vibrato)
-    if voice.bright_tau is None:
-        mix = np.float32(0.3 + 0.7 * brightness)
-        return ((1 - mix) * dull + mix * bright)[idx]
-    t = np.arange(n, dtype=np.float32) / np.float32(sr)
-    b = np.float32(0.3 + 0.7 * brightness) * np.exp(-t / np.float32(voice.bright_tau))
-    return dull[idx] + b * (bright - dull)[idx]
+    return extend(*tone_loop(voice, pitch, brightness, sr=sr), n)
+
+
+def extend(head: np.ndarray, loop: np.ndarray, n: int) -> np.ndarray:
+    """The first n samples of head followed by loop repeated: float32 (n,)."""
+    if n <= len(head):
+        return head[:n].copy()
+    return np.concatenate([head, np.resize(loop, n - len(head))])
 
 
 def envelope_length(voice: Voice, n_on: int, *, sr: int) -> int:
