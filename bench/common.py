@@ -64,6 +64,25 @@ def time_cmd(argv: Sequence[str], *, cwd: str | Path | None = None) -> float:
     return elapsed
 
 
+def time_call_cpu(fn: Callable[[], object]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) of one call."""
+    c0, t0 = time.process_time(), time.perf_counter()
+    fn()
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+def time_cmd_cpu(argv: Sequence[str]) -> tuple[float, float]:
+    """(wall seconds, user+sys CPU seconds of the child from wait4) of one subprocess run."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(list(argv), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{argv[0]} exited {proc.returncode}")
+    return elapsed, usage.ru_utime + usage.ru_stime
+
+
 def interleaved(cases: dict[str, Callable[[], float]], repeats: int) -> dict[str, list[float]]:
     """Run every case once per round, `repeats` rounds, so drifting load hits all cases alike.
 
