@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 
 from app import create_app
 
@@ -225,9 +226,25 @@ def buffered(app: Any) -> Any:
     return wsgi
 
 
+class BufferedClient(FlaskClient):
+    """Test client that reads and closes every response (as a WSGI server would)."""
+
+    def open(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("buffered", True)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="module")
 def module_app(tmp_path_factory):
-    """One in-process app for a module, on its own cache (pool of 2, queue of 16)."""
+    """One in-process app for a module, on its own cache (pool of 2, queue of 64).
+
+    Renders still queued when the module ends are waited for, so the cache can be removed.
+    """
     cache = tmp_path_factory.mktemp("cache")
-    return create_app({"TESTING": True, "RESONANT_CACHE_DIR": str(cache),
-                       "RESONANT_POOL_SIZE": 2, "RESONANT_QUEUE_LIMIT": 16})
+    app = create_app({"TESTING": True, "RESONANT_CACHE_DIR": str(cache),
+                      "RESONANT_POOL_SIZE": 2, "RESONANT_QUEUE_LIMIT": 64})
+    app.test_client_class = BufferedClient
+    yield app
+    executor = app.extensions["resonant"].runner._executor
+    if executor is not None:
+        executor.shutdown(wait=True)
