@@ -69,8 +69,9 @@ def params_to_score(spec: RenderSpec) -> Score:
     for name, notes, base, pan, lag in voices:
         start, end = to_seconds(notes, form, locked=locked, lag=lag, rng=rng)
         vel = velocities(notes["start"], form, base=base, xi=spec.xi, rng=rng)
-        parts.append(build_part(name, programs[name], pan, start=start, end=end, pitch=notes["pitch"],
-                                velocity=vel))
+        part = build_part(name, programs[name], pan, start=start, end=end, pitch=notes["pitch"], velocity=vel)
+        if part.notes:  # the arpeggio of a very short piece may have none
+            parts.append(part)
     if locked:
         notes = drum_notes(form, omega=spec.omega, tempo=spec.tempo)
         start, end = to_seconds(notes, form, locked=True, lag=0.0, rng=rng)

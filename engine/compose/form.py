@@ -82,7 +82,7 @@ def make_form(*, tempo: float, duration: float, omega: float, mode: Mode, n: int
             if start >= final_tick:
                 break
             slots.append((start, min(start + slot_ticks, final_tick), idx))
-    if slots:  # the chord before the final tonic is the cadential one
+    if slots and slots[-1][2] != 0:  # the chord before the final tonic is the cadential one
         start, end, _ = slots[-1]
         slots[-1] = (start, end, len(mode.chords) - 1)
     slots.append((final_tick, end_tick, 0))

@@ -58,7 +58,7 @@ def voice_chords(chords: list[tuple[int, ...]], *, center: int, spread: int) -> 
         notes = sorted(notes + [root + 12 if root + 12 <= center + 14 else root - 12])  # double the root
         if spread >= 1 and len(notes) >= 4 and notes[-2] - 12 not in notes:
             notes[-2] -= 12  # drop-2: open position
-        if spread >= 2:
+        if spread >= 2 and max(notes) + 12 <= center + 24:
             notes.append(max(notes) + 12)
         if spread >= 3 and root - 12 >= 40 and root - 12 not in notes:
             notes.append(root - 12)

@@ -16,7 +16,7 @@ TRIPLET_EIGHTH = 4  #: ticks
 def euclid(pulses: int, steps: int, rotation: int = 0) -> np.ndarray:
     """Euclidean rhythm E(pulses, steps) as a bool array; onsets spread as evenly as possible.
 
-    Uses the closed form onset_i = floor(i*steps/pulses), which gives the same necklace as
+    Uses the closed form onset_i = ceil(i*steps/pulses), which gives the same necklace as
     Bjorklund's algorithm and always starts with an onset; `rotation` rotates the pattern
     so that it starts at its rotation-th onset (so it still starts with an onset).
     """
@@ -24,7 +24,7 @@ def euclid(pulses: int, steps: int, rotation: int = 0) -> np.ndarray:
     out = np.zeros(steps, bool)
     if pulses == 0:
         return out
-    onsets = (np.arange(pulses) * steps) // pulses
+    onsets = -((-np.arange(pulses) * steps) // pulses)  # ceil(i * steps / pulses)
     shift = int(onsets[rotation % pulses])
     out[(onsets - shift) % steps] = True
     return out

@@ -100,12 +100,13 @@ def walk_degrees(n: int, k: int, count: int, mode: Mode) -> np.ndarray:
     Point j sits at p_j = j*k mod n on the circle; its degree is p_j*len(scale)/n rounded,
     so the sequence repeats exactly every n/gcd(n, k) points and consecutive degrees move by
     the generator. For the pentatonic family (tiny generator) the walk moves by fifths
-    (3 pentatonic degrees) and p_j adds a slow drift, keeping the n/gcd(n, k) period.
+    (3 pentatonic degrees per step of k points, i.e. 3*(p_j // k)) plus the slow drift of
+    p_j itself; both are functions of p_j, so the n/gcd(n, k) period holds.
     """
     size = len(mode.scale)
     j = np.arange(count, dtype=np.int64)
     p = (j * k) % n
-    deg = (2 * p * size + n) // (2 * n)
+    deg = (2 * p * size + n) // (2 * n)  # round(p * size / n), in integers
     if mode.family == "pentatonic":
-        deg = deg + 3 * j
+        deg = deg + 3 * (p // k)
     return deg % size
