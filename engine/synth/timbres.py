@@ -242,18 +242,23 @@ def envelope(voice: Voice, pitch: int, n_on: int, *, sr: int) -> np.ndarray:
     n_att = max(int(voice.attack * sr), 32)
     n_rel = max(int(voice.release * sr), 256)
     n_on = max(n_on, n_att)
-    t = np.arange(n_on, dtype=np.float32) / np.float32(sr)
+    out = np.empty(n_on + n_rel, np.float32)
+    on = out[:n_on]
     if voice.ring is not None:
         ring = voice.ring * 2.0 ** (-(pitch - 60) / 24.0)
-        on = np.exp(-t / np.float32(ring))
-    else:
-        on = voice.sustain + (1.0 - voice.sustain) * np.exp(-t / np.float32(voice.decay / 3.0))
-    att = np.minimum(np.arange(n_on, dtype=np.float32) / np.float32(n_att), np.float32(1.0))
-    on *= np.sin(att * np.float32(np.pi / 2)) ** 2
-    fall = np.float32(on[-1]) * (0.5 + 0.5 * np.cos(np.linspace(0, np.pi, n_rel, dtype=np.float32)))
-    fall[-1] = 0.0
-    on[0] = 0.0
-    return np.concatenate([on, fall]).astype(np.float32, copy=False)
+        on[:] = np.exp(np.arange(n_on, dtype=np.float32) * np.float32(-1.0 / (ring * sr)))
+    else:  # decay to the sustain level, settling exactly on it after 5 time constants
+        k = min(n_on, int(5 * voice.decay / 3.0 * sr) + 1)
+        settle = np.float32(voice.sustain)
+        on[:k] = _settling(voice.decay / 3.0, k, k - 1, sr)
+        on[:k] *= np.float32(1.0 - voice.sustain)
+        on[:k] += settle
+        on[k:] = settle
+    ramp = np.arange(n_att, dtype=np.float32) * np.float32(np.pi / (2 * n_att))
+    on[:n_att] *= np.square(np.sin(ramp))
+    out[n_on:] = np.float32(on[-1]) * (0.5 + 0.5 * np.cos(np.linspace(0, np.pi, n_rel, dtype=np.float32)))
+    out[-1] = 0.0
+    return out
 
 
 def velocity_gain(velocity: int) -> float:
