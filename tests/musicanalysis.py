@@ -172,14 +172,20 @@ def _stft_mag(y: np.ndarray, sr: int, *, n_fft: int, hop: int) -> np.ndarray:
 
 
 def audio_chroma(y: np.ndarray, sr: int, *, fmin: float = 55.0, fmax: float = 2000.0) -> np.ndarray:
-    """Energy per pitch class (12 floats) from an STFT of samples `y` (frames[, channels])."""
-    n_fft = 8192
+    """Energy per pitch class (12 floats) of the spectral peaks of samples `y` (frames[, channels]).
+
+    A long window (16384 samples, ~2.7 Hz bins) separates bass semitones; only local maxima
+    of each frame's magnitude spectrum count, each adding its power to its nearest pitch class.
+    """
+    n_fft = 16384
     mag = _stft_mag(y, sr, n_fft=n_fft, hop=n_fft // 2)
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
     band = (freqs >= fmin) & (freqs <= fmax)
+    m = mag[:, band]
+    peak = np.zeros_like(m, bool)
+    peak[:, 1:-1] = (m[:, 1:-1] > m[:, :-2]) & (m[:, 1:-1] >= m[:, 2:])
     pcs = np.rint(12 * np.log2(freqs[band] / 440.0) + 69).astype(int) % 12
-    power = np.sqrt((mag[:, band] ** 2).sum(axis=0))
-    return np.bincount(pcs, weights=power, minlength=12)
+    return np.bincount(pcs, weights=np.where(peak, m * m, 0.0).sum(axis=0), minlength=12)
 
 
 def onset_envelope(y: np.ndarray, sr: int, *, hop: int = 512) -> tuple[np.ndarray, float]:

@@ -44,7 +44,8 @@ def _programs(spec: RenderSpec) -> dict[str, int]:
     if harmony == melody:
         harmony = HARMONY_STRUCK[(spec.k + 1) % 4]
     bass = BASS_LOCKED[min(2, int(a / 3.5))] if spec.lock_psi_tau else BASS_FREE[spec.n % 2]
-    return {"melody": melody, "harmony": harmony, "bass": bass, "arpeggio": ARPEGGIO[(spec.n // 48) % 3]}
+    arpeggio = next(p for i in range(3) if (p := ARPEGGIO[(spec.n // 48 + i) % 3]) not in (melody, harmony))
+    return {"melody": melody, "harmony": harmony, "bass": bass, "arpeggio": arpeggio}
 
 
 def params_to_score(spec: RenderSpec) -> Score:
