@@ -88,7 +88,7 @@ def bench_preview(report: Report, port: int, repeats: int) -> None:
     from engine.spec import RenderSpec
 
     progress("service: preview cache misses")
-    count, warm = max(15, repeats * 5), 4
+    count, warm = max(15, repeats * 5), 10  # a fresh worker needs several renders to settle
     times, engine, bad = [], [], []
     for i in range(warm + count):
         psi = round(0.1 + 0.0007 * i, 6)
