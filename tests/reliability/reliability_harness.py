@@ -109,7 +109,8 @@ class Gunicorn:
         return False
 
     def log_tail(self, chars: int = 3000) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")[-chars:]
 
     # -- processes ----------------------------------------------------------------------
