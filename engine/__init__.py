@@ -34,7 +34,23 @@ _EXPORTS = {
     "resolve_prompt": "engine.prompt",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "ENGINE_VERSION",
+    "Note",
+    "Part",
+    "PresetCatalog",
+    "RenderSpec",
+    "Score",
+    "load_presets",
+    "params_to_score",
+    "render",
+    "resolve_prompt",
+    "resolve_request",
+    "samples_to_mp3_bytes",
+    "samples_to_wav_bytes",
+    "score_to_midi_bytes",
+    "score_to_samples",
+]
 
 
 def __getattr__(name: str) -> Any:

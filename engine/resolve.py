@@ -11,7 +11,13 @@ from typing import Any
 from engine.errors import EngineError
 from engine.presets import PresetCatalog
 from engine.prompt import resolve_prompt
-from engine.spec import DEFAULT_DURATION, DEFAULT_FORMAT, DEFAULT_TEMPO, RenderSpec, validate_geometry
+from engine.spec import (
+    DEFAULT_DURATION,
+    DEFAULT_FORMAT,
+    DEFAULT_TEMPO,
+    RenderSpec,
+    validate_geometry,
+)
 
 
 class MissingInputError(EngineError):

@@ -14,7 +14,7 @@ from engine.resolve import resolve_request
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "engine", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "engine", *args], capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_render_wav_with_all_geometry_flags(tmp_path):
@@ -58,7 +58,7 @@ def test_prompt_flag_reports_what_it_resolved_to(tmp_path, capsys):
 ])
 def test_bad_flags_exit_nonzero_with_one_line(tmp_path, args, words):
     result = subprocess.run([sys.executable, "-m", "engine", *args], capture_output=True, text=True,
-                            timeout=120, cwd=tmp_path)
+                            timeout=120, cwd=tmp_path, check=False)
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and words in lines[0], result.stderr

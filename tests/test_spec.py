@@ -6,7 +6,7 @@ import pytest
 from engine.errors import ParameterError
 from engine.spec import RenderSpec, default_k, validate_geometry
 
-BASE = dict(n=120, k=49, omega=2.5, xi=1.8, psi=0.0, lock_psi_tau=True)
+BASE = {"n": 120, "k": 49, "omega": 2.5, "xi": 1.8, "psi": 0.0, "lock_psi_tau": True}
 
 
 def test_id_is_long_lowercase_hex_and_stable():
