@@ -33,8 +33,8 @@ def init_app(app: Flask) -> Limiter | None:
     limiter = Limiter(
         get_remote_address,
         app=app,
-        default_limits=[limits],
-        default_limits_exempt_when=_exempt,
+        application_limits=[limits],  # one budget per client across every route
+        application_limits_exempt_when=_exempt,
         storage_uri=storage,
         headers_enabled=True,  # X-RateLimit-* on every answer, Retry-After on the 429
         strategy="fixed-window",
