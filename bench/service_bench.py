@@ -57,7 +57,8 @@ def _gunicorn() -> str:
 def _env(port: int, cache_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(RESONANT_BIND=f"127.0.0.1:{port}", RESONANT_CACHE_DIR=str(cache_dir),
-               WEB_CONCURRENCY=WORKERS, PYTHONPATH=str(ROOT))
+               WEB_CONCURRENCY=WORKERS, PYTHONPATH=str(ROOT),
+               RESONANT_RATE_LIMIT="")  # wrk from one address would only measure the 429s
     return env
 
 
@@ -294,7 +295,8 @@ def run(report: Report, repeats: int) -> None:
         port = free_port()
         env = _env(port, tmp / "cache")
         report.note(f"gunicorn `--config app/gunicorn_conf.py` with WEB_CONCURRENCY={WORKERS}: "
-                    f"{gunicorn_settings(env)}; cache in a fresh temp dir; all on 127.0.0.1.")
+                    f"{gunicorn_settings(env)}; cache in a fresh temp dir; rate limit off; all on "
+                    "127.0.0.1.")
         argv = [_gunicorn(), "--config", str(GUNICORN_CONF), "wsgi:app"]
         with spawned(argv, log=tmp / "gunicorn.log", env=env, cwd=ROOT) as proc:
             try:
