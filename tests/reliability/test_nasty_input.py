@@ -154,10 +154,10 @@ def test_every_route_answers_405_with_its_allow_header(module_app, client):
 def test_infinity_and_nan_in_every_number_field(client):
     for literal in ("NaN", "Infinity", "-Infinity", "1e999"):
         for field in ("duration_seconds", "tempo"):
-            raw = '{"prompt": "calm", "%s": %s}' % (field, literal)
+            raw = f'{{"prompt": "calm", "{field}": {literal}}}'
             assert client.post(f"{API}/generate", data=raw, content_type="application/json").status_code == 422
         for field in ("n", "k", "omega", "xi", "psi"):
-            raw = '{"params": {"%s": %s}}' % (field, literal)
+            raw = f'{{"params": {{"{field}": {literal}}}}}'
             assert client.post(f"{API}/generate", data=raw, content_type="application/json").status_code == 422
     assert math.isinf(json.loads("1e999"))  # what the parser makes of an overflowing literal
 

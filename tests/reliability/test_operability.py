@@ -24,7 +24,7 @@ def value(parsed: dict, name: str, **labels: str) -> float:
     return parsed.get((name, frozenset(labels.items())), 0.0)
 
 
-HEALTH = dict(method="GET", endpoint=f"{API}/healthz", status="200")
+HEALTH = {"method": "GET", "endpoint": f"{API}/healthz", "status": "200"}
 
 
 # -- in-process -------------------------------------------------------------------------------
@@ -48,9 +48,9 @@ def test_metrics_count_requests_by_endpoint_and_status(make_client):
     after = samples(response.text)
     assert value(after, "resonant_http_requests_total", **HEALTH) - value(
         before, "resonant_http_requests_total", **HEALTH) == 7
-    job = dict(method="GET", endpoint=f"{API}/jobs/<job_id:job_id>", status="404")
+    job = {"method": "GET", "endpoint": f"{API}/jobs/<job_id:job_id>", "status": "404"}
     assert value(after, "resonant_http_requests_total", **job) - value(before, "resonant_http_requests_total", **job) == 1
-    latency = dict(method="GET", endpoint=f"{API}/healthz")
+    latency = {"method": "GET", "endpoint": f"{API}/healthz"}
     assert value(after, "resonant_http_request_duration_seconds_count", **latency) >= 7
 
 
