@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 from typing import Any
 
 from engine.errors import ParameterError
@@ -150,14 +151,18 @@ class RenderSpec:
         return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:
-        """All fields as plain JSON-able data."""
-        return asdict(self)
+        """All fields as plain JSON-able data (a new dict each call)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def canonical_json(self) -> str:
         """Sorted keys, no whitespace, floats already quantised: the hashed form."""
+        return self._canonical_json
+
+    @cached_property
+    def _canonical_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), allow_nan=False)
 
-    @property
+    @cached_property
     def id(self) -> str:
         """Job id: 32 lower-case hex digits (128 bits) of SHA-256 over the canonical JSON."""
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()[:32]
@@ -167,7 +172,7 @@ class RenderSpec:
         """The six geometry fields."""
         return {f: getattr(self, f) for f in GEOMETRY_FIELDS}
 
-    @property
+    @cached_property
     def seed(self) -> int:
         """64-bit seed from the musical fields only (not format, not preset label)."""
         music = {k: v for k, v in self.to_dict().items() if k not in ("format", "preset")}
