@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 JOB_ID = re.compile(r"[0-9a-f]{32}")
 _CHUNK = 1 << 20
+_MEMO_LIMIT = 10_000  #: specs and verifications remembered per process before the memo is reset
 
 
 def is_job_id(value: str) -> bool:
@@ -82,7 +83,10 @@ class Store:
 
     def __init__(self, root: str):
         self.root = os.path.abspath(root)
-        self._verified: dict[str, tuple[int, int, int, int]] = {}
+        # job id -> identity of (finished file, sidecar) whose SHA-256 was checked in this process
+        self._verified: dict[str, tuple[int, ...]] = {}
+        # job id -> (identity of the spec file, its RenderSpec): specs never change, parse once
+        self._specs: dict[str, tuple[tuple[int, int], RenderSpec]] = {}
         self._lock = threading.Lock()
 
     # -- paths --------------------------------------------------------------------------
@@ -110,7 +114,17 @@ class Store:
 
     def load_spec(self, job_id: str) -> RenderSpec | None:
         """The spec of a known job, or None (unknown id, or a spec file that does not verify)."""
-        data = read_json(self.spec_path(job_id))
+        path = self.spec_path(job_id)
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        key = (st.st_ino, st.st_mtime_ns)
+        with self._lock:
+            known = self._specs.get(job_id)
+        if known is not None and known[0] == key:
+            return known[1]
+        data = read_json(path)
         if data is None:
             return None
         try:
@@ -118,7 +132,13 @@ class Store:
         except (TypeError, ValueError):
             log.warning("job %s: unreadable spec file", job_id)
             return None
-        return spec if spec.id == job_id else None
+        if spec.id != job_id:
+            return None
+        with self._lock:
+            if len(self._specs) >= _MEMO_LIMIT:
+                self._specs.clear()
+            self._specs[job_id] = (key, spec)
+        return spec
 
     # -- finished files -----------------------------------------------------------------
     def save_object(self, spec: RenderSpec, data: bytes) -> None:
@@ -136,7 +156,7 @@ class Store:
         altered or replaced on disk is re-hashed. A file that fails is deleted (with its
         sidecar) so the job reads as pending and is rendered again.
         """
-        meta = read_json(self.meta_path(spec.id))
+        meta, meta_ino = _read_meta(self.meta_path(spec.id))
         if meta is None:
             return None  # being written (the sidecar comes last), or orphaned: render again
         try:
@@ -147,7 +167,7 @@ class Store:
             st = os.fstat(fh.fileno())
             if st.st_size != meta.get("size"):
                 raise ValueError("size")
-            key = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+            key = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, meta_ino)
             with self._lock:
                 known = self._verified.get(spec.id) == key
             if not known:
@@ -155,6 +175,8 @@ class Store:
                     raise ValueError("checksum")
                 fh.seek(0)
                 with self._lock:
+                    if len(self._verified) >= _MEMO_LIMIT:
+                        self._verified.clear()
                     self._verified[spec.id] = key
             return fh, st.st_size
         except (OSError, ValueError) as exc:
@@ -164,7 +186,20 @@ class Store:
             return None
 
     def object_ok(self, spec: RenderSpec) -> bool:
-        """True when the finished file exists and verifies."""
+        """True when the finished file exists and verifies.
+
+        Fast path (every poll of a complete job): two stats, when the file and its sidecar are
+        the very ones this process already checked (same inode, size, mtime and ctime).
+        """
+        try:
+            meta_ino = os.stat(self.meta_path(spec.id)).st_ino
+            st = os.stat(self.object_path(spec))
+        except OSError:
+            return False
+        with self._lock:
+            known = self._verified.get(spec.id)
+        if known == (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, meta_ino):
+            return True
         opened = self.open_object(spec)
         if opened is None:
             return False
@@ -235,6 +270,17 @@ class Store:
 
     def clear_failure(self, job_id: str) -> None:
         unlink_quietly(self.failure_path(job_id))
+
+
+def _read_meta(path: str) -> tuple[dict[str, Any] | None, int]:
+    """The sidecar's JSON object and inode, or (None, 0) when it is missing or unreadable."""
+    try:
+        with open(path, "rb") as fh:
+            ino = os.fstat(fh.fileno()).st_ino
+            data = json.loads(fh.read())
+    except (OSError, ValueError):
+        return None, 0
+    return (data, ino) if isinstance(data, dict) else (None, 0)
 
 
 def _sha256_of(fh: IO[bytes]) -> str:
