@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import time
 
-from gunicorn import glogging
+from gunicorn import glogging, util
 
 bind = os.environ.get("RESONANT_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -60,6 +60,18 @@ class JsonAccessLogger(glogging.Logger):
 
 
 logger_class = JsonAccessLogger
+
+
+def _json_protocol_error(sock, status_int, reason, mesg):
+    """gunicorn's own refusals (request line over 4094 bytes: 414, oversized or too many
+    headers: 431/400, malformed HTTP: 400) in the API's error shape instead of its HTML page."""
+    body = json.dumps({"detail": f"{reason}: {mesg}"}).encode()
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+util.write_error = _json_protocol_error  # looked up at call time by gunicorn's Worker.handle_error
 
 
 _OWNED_METRICS_DIR = "RESONANT_METRICS_DIR_CREATED"  # set when on_starting made the directory

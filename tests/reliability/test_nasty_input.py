@@ -261,9 +261,19 @@ def test_junk_job_ids_are_json_404(shared_gunicorn, job_id, suffix):
 
 @pytest.mark.slow
 def test_request_line_and_headers_over_gunicorn_limits(shared_gunicorn):
-    """gunicorn itself refuses these before the app sees them (HTML 414/431, never 5xx)."""
-    status, _, _ = raw_request(shared_gunicorn, "GET", f"{API}/jobs/{'a' * 5000}")
-    assert status == 414
-    status, _, _ = raw_request(shared_gunicorn, "GET", f"{API}/healthz", headers={"X-Big": "a" * 9000})
-    assert status in (400, 431)
+    """gunicorn itself refuses these before the app sees them: JSON too, never HTML or 5xx."""
+    assert_json_4xx(*raw_request(shared_gunicorn, "GET", f"{API}/jobs/{'a' * 5000}"), 414)
+    status, headers, data = raw_request(shared_gunicorn, "GET", f"{API}/healthz", headers={"X-Big": "a" * 9000})
+    assert_json_4xx(status, headers, data)
+    many = {f"X-H{i}": "1" for i in range(120)}
+    assert_json_4xx(*raw_request(shared_gunicorn, "GET", f"{API}/healthz", headers=many))
     assert shared_gunicorn.request("GET", f"{API}/healthz").status == 200  # and keeps serving
+
+
+@pytest.mark.slow
+def test_malformed_http_is_a_json_400(shared_gunicorn):
+    with socket.create_connection(("127.0.0.1", shared_gunicorn.port), timeout=30) as sock:
+        sock.sendall(b"GET /api/v1/healthz HTTP/9.9\r\nHost: x\r\n\r\n")
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        assert_json_4xx(response.status, dict(response.getheaders()), response.read())
