@@ -112,3 +112,22 @@ def test_metrics_are_summed_across_two_workers(start_gunicorn, tmp_path):
     wait_for(lambda: victim not in server.worker_pids() and len(server.worker_pids()) == 2,
              timeout=60, what="a replacement worker")
     assert value(scrape(), "resonant_http_requests_total", **HEALTH) == start + requests
+
+
+@pytest.mark.slow
+def test_memory_rate_limit_counts_per_worker(start_gunicorn):
+    """memory:// (the default) keeps one budget per worker process, as documented: with 2
+    workers a client gets the limit from each. (A redis:// store shares one budget; no redis
+    server is part of the test environment.)"""
+    server = start_gunicorn(workers=2, env={"RESONANT_RATE_LIMIT": "3/minute"})
+    workers = server.worker_pids()
+    for paused in workers:  # each worker alone in turn: each allows 3, then refuses
+        os.kill(paused, signal.SIGSTOP)
+        try:
+            replies = [server.request("GET", f"{API}/presets") for _ in range(5)]
+        finally:
+            os.kill(paused, signal.SIGCONT)
+        assert [r.status for r in replies] == [200, 200, 200, 429, 429]
+        assert replies[-1].json["detail"].startswith("Rate limit exceeded")
+        assert replies[-1].header("Retry-After").isdigit()
+    assert server.request("GET", f"{API}/healthz").status == 200  # exempt
