@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from typing import Any, ClassVar
 
 import marshmallow as ma
@@ -89,8 +90,13 @@ class StrictString(fields.String):
         super().__init__(error_messages={"invalid": "must be a string", "null": "must be a string"}, **kwargs)
 
 
+#: A prompt holds a character that is not white space. Written out (not \S), so Python, the
+#: ECMA-262 regexes of OpenAPI tools and Rust's agree: they differ on U+0085, U+001C-1F, U+FEFF.
+PROMPT_PATTERN = r"[^\t-\r \u001c-\u001f\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+
+
 def _prompt_text(value: str) -> None:
-    if not value.strip() or len(value) > MAX_PROMPT_CHARS:
+    if re.search(PROMPT_PATTERN, value) is None or len(value) > MAX_PROMPT_CHARS:
         raise ma.ValidationError(f"must be a non-empty string of at most {MAX_PROMPT_CHARS} characters")
 
 
@@ -127,7 +133,7 @@ class GenerateSchema(ma.Schema):
 
     prompt = StrictString(
         validate=_prompt_text,
-        metadata={"description": "Text description of the desired music", "pattern": r"\S",
+        metadata={"description": "Text description of the desired music", "pattern": PROMPT_PATTERN,
                   "minLength": 1, "maxLength": MAX_PROMPT_CHARS})
     params = fields.Nested(GeometrySchema, error_messages={"null": "must be an object"}, metadata={"description": "Direct geometry parameters"})
     duration_seconds = StrictNumber(*DURATION_RANGE, metadata={"description": "Seconds (default 30)"})
