@@ -17,6 +17,7 @@ import math
 import socket
 import urllib.parse
 
+import jsonschema_rs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -115,6 +116,20 @@ def test_any_job_id_is_a_json_404(client, job_id):
             continue  # "/jobs/" or "//": routing's redirect to the normalised path
         assert response.status_code == 404, (job_id, response.status_code)
         check_answer(response)
+
+
+WHITESPACE = [chr(c) for c in range(0x110000) if chr(c).isspace()] + ["\ufeff", "\u200b", "a"]
+
+
+@PROPS
+@given(prompt=st.text(st.sampled_from(WHITESPACE), max_size=4) | st.text(max_size=12))
+def test_prompt_accepted_exactly_when_the_documented_schema_allows_it(client, prompt):
+    """The OpenAPI prompt schema and the service agree on every string (blank or not)."""
+    schema = client.get(f"{API}/openapi.json").get_json()["components"]["schemas"]["Generate"]["properties"]["prompt"]
+    valid = jsonschema_rs.Draft4Validator(schema).is_valid(prompt)
+    response = client.post(f"{API}/generate", json={**CHEAP, "prompt": prompt})
+    check_answer(response)
+    assert (response.status_code in (200, 202)) == valid, (prompt, response.status_code, response.get_json())
 
 
 @pytest.mark.parametrize(("n", "k", "status"), [
