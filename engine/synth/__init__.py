@@ -14,7 +14,7 @@ import numpy as np
 from engine.score import Score
 from engine.synth.master import Analysis, finish
 from engine.synth.mix import mix
-from engine.synth.reverb import Reverb, impulse_response
+from engine.synth.reverb import Reverb
 
 __all__ = ["score_to_samples"]
 
@@ -34,7 +34,7 @@ def score_to_samples(score: Score, *, sr: int = 44100,
         if progress:
             progress(0.9 * fraction)
 
-    mix(score, bus, sr=sr, reverb=Reverb(impulse_response(seed=score.seed, sr=sr), sr=sr),
+    mix(score, bus, sr=sr, reverb=Reverb(sr=sr, frames=frames),
         on_window=analysis.feed, progress=mixed)
     finish(bus, analysis, sr=sr)
     if progress:

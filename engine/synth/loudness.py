@@ -8,6 +8,8 @@ peak, evaluated only where samples come near the level asked about.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pyloudnorm
 from scipy import signal
@@ -16,12 +18,16 @@ CHUNK = 1 << 16  #: frames per processing chunk
 TP_TAPS = 24  #: taps per polyphase branch of the 4x true-peak interpolator
 
 
+@lru_cache(maxsize=8)
 def k_weighting_sos(sr: int) -> np.ndarray:
-    """pyloudnorm's K-weighting stages as a float32 second-order-sections array (n, 6)."""
+    """pyloudnorm's K-weighting stages as a float32 second-order-sections array (n, 6),
+    read-only (a pure memo of a function of sr)."""
     stages = list(pyloudnorm.Meter(sr)._filters.values())
     sos = np.array([np.r_[s.b, s.a] for s in stages], np.float64)
     sos[0, :3] *= np.prod([s.passband_gain for s in stages])
-    return sos.astype(np.float32)
+    sos = sos.astype(np.float32)
+    sos.flags.writeable = False
+    return sos
 
 
 class LoudnessMeter:
@@ -29,7 +35,7 @@ class LoudnessMeter:
 
     def __init__(self, frames: int, *, sr: int):
         self.frames, self.sr = frames, sr
-        self.sos = k_weighting_sos(sr)
+        self.sos = k_weighting_sos(sr).copy()  # (sosfilt wants a writable sos)
         self.zi = np.zeros((self.sos.shape[0], 2, 2), np.float32)
         self.hop = round(0.1 * sr)
         self.energy = np.zeros(-(-frames // self.hop) + 1, np.float64)  # per 100 ms hop

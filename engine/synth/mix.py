@@ -1,7 +1,7 @@
 """Mix a Score into a stereo bus, window by window: notes, panning, reverb send, reverb.
 
-Each unique (program, pitch, velocity, held-samples) note is synthesised once per call
-(`NoteCache`) and added at each of its onsets. The piece is processed in windows of the
+Pitched notes come from a `NoteBank` (each key's tone and envelope built once, notes sliced
+from it) and drum hits from a `DrumKit`, fetched only while they sound. The piece is processed in windows of the
 reverb's block length: per window, each pitched part is summed in a mono scratch buffer, then
 panned (equal power) into the bus and added to the reverb send with the voice's send level;
 drum hits are added in stereo directly. The reverb's wet output for the window (plus the tail
@@ -10,85 +10,21 @@ carried from earlier windows) goes into the bus, and `on_window` sees the finish
 """
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 
 import numpy as np
 
 from engine.score import Score
 from engine.synth.drums import DrumKit
+from engine.synth.notes import NoteBank
 from engine.synth.reverb import Reverb
-from engine.synth.timbres import (
-    envelope,
-    envelope_length,
-    extend,
-    tone_loop,
-    velocity_gain,
-    voice_for,
-)
-
-CACHE_BYTES = 24 * 1024 * 1024  #: upper bound of cached note waveforms per render
-QUANTUM = 64  #: held lengths are rounded up to this many samples (more cache hits)
+from engine.synth.timbres import velocity_gain, voice_for
 
 
 def pan_gains(pan: float) -> tuple[float, float]:
     """Equal-power (left, right) gains for pan -1 (left) .. +1 (right); centre = 0.707 each."""
     theta = (min(max(pan, -1.0), 1.0) + 1.0) * np.pi / 4.0
     return float(np.cos(theta)), float(np.sin(theta))
-
-
-class NoteCache:
-    """Waveforms of the notes of one render, keyed by what determines their samples.
-
-    Least-recently-used entries are dropped beyond CACHE_BYTES (tones and notes together), so
-    long pieces reuse what recurs without holding every note they ever played.
-    """
-
-    def __init__(self, sr: int):
-        self.sr = sr
-        self._store: OrderedDict[tuple, np.ndarray] = OrderedDict()
-        self._split: dict[tuple, int] = {}  # tone key -> length of its head
-        self._bytes = 0
-
-    def _get(self, key: tuple) -> np.ndarray | None:
-        value = self._store.get(key)
-        if value is not None:
-            self._store.move_to_end(key)
-        return value
-
-    def _put(self, key: tuple, value: np.ndarray) -> None:
-        old = self._store.pop(key, None)
-        if old is not None:
-            self._bytes -= old.nbytes
-        self._store[key] = value
-        self._bytes += value.nbytes
-        while self._bytes > CACHE_BYTES and len(self._store) > 1:
-            _, dropped = self._store.popitem(last=False)
-            self._bytes -= dropped.nbytes
-
-    def _tone(self, program: int, pitch: int, bucket: int) -> tuple[np.ndarray, np.ndarray]:
-        key = ("tone", program, pitch, bucket)
-        have = self._get(key)
-        if have is None:
-            head, loop = tone_loop(voice_for(program), pitch, (bucket + 0.5) / 4.0, sr=self.sr)
-            have = np.concatenate([head, loop])
-            self._put(key, have)
-            self._split[key] = len(head)
-        return have[: self._split[key]], have[self._split[key]:]
-
-    def note(self, program: int, pitch: int, velocity: int, n_on: int) -> np.ndarray:
-        """Mono float32 waveform of one note held for n_on samples, release tail included."""
-        key = ("note", program, pitch, velocity, n_on)
-        wave = self._get(key)
-        if wave is None:
-            voice = voice_for(program)
-            env = envelope(voice, pitch, n_on, sr=self.sr)
-            env *= np.float32(velocity_gain(velocity) * voice.gain)
-            bucket = min(3, velocity // 32)
-            wave = extend(*self._tone(program, pitch, bucket), len(env))
-            wave *= env
-            self._put(key, wave)
-        return wave
 
 
 class _Track:
@@ -130,12 +66,11 @@ class _Track:
 
 
 def _tracks(score: Score, frames: int, sr: int) -> list[_Track]:
-    cache = NoteCache(sr)
+    bank = NoteBank(sr=sr)
     kit = DrumKit(seed=score.seed, sr=sr)
     tracks = []
     for part in score.parts:
         starts, lengths, gains, hits, notes = [], [], [], [], []
-        voice = voice_for(part.program)
         for note in part.notes:
             start = round(note.start * sr)
             if start >= frames or start < 0:
@@ -145,20 +80,20 @@ def _tracks(score: Score, frames: int, sr: int) -> list[_Track]:
                 hit, offset = kit.hit(note.pitch, note.velocity)
                 hits.append(hit)
                 lengths.append(len(hit))
-                gains.append(np.asarray(pan_gains(part.pan + offset), np.float32))
+                gain = velocity_gain(note.velocity)
+                gains.append(np.asarray(pan_gains(part.pan + offset), np.float32) * np.float32(gain))
             else:
                 n_on = max(1, round((note.end - note.start) * sr))
-                n_on = -(-n_on // QUANTUM) * QUANTUM
                 notes.append((part.program, note.pitch, note.velocity, n_on))
-                lengths.append(envelope_length(voice, n_on, sr=sr))
+                lengths.append(bank.plan(*notes[-1]))
         if not starts:
             continue
         if part.is_drum:
             tracks.append(_Track(starts, lengths, hits.__getitem__, gains, pan_gains(part.pan), kit.send))
         else:
             def fetch(i: int, notes: list = notes) -> np.ndarray:
-                return cache.note(*notes[i])
-            tracks.append(_Track(starts, lengths, fetch, None, pan_gains(part.pan), voice.send))
+                return bank.note(*notes[i])
+            tracks.append(_Track(starts, lengths, fetch, None, pan_gains(part.pan), voice_for(part.program).send))
     return tracks
 
 

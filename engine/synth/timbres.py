@@ -3,16 +3,19 @@
 A *tone* is the un-enveloped waveform of one pitch at one brightness: float32, shape (L,),
 peak about 1, sample rate `sr` Hz. Tones are built from band-limited wavetables (additive
 partials up to Nyquist), two-operator FM, or detuned saws through a low-pass filter.
-Everything here is a pure function of its arguments (no randomness, no state).
+Everything here is a pure function of its arguments (no randomness, no state); `Ramps` only
+saves re-allocating index ramps within one render.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy import signal
 
 TABLE = 8192  #: wavetable length in samples (power of two, read with nearest-index lookup)
+SHIFT = 32 - 13  #: 32-bit phase -> table index (TABLE == 2 ** 13)
 VIBRATO_FADE = 0.6  #: seconds for vibrato to fade in
 FILTER_SETTLE = 4096  #: samples for the saws' low-pass filter to reach its periodic steady state
 
@@ -105,12 +108,38 @@ def midi_to_hz(pitch: float) -> float:
     return 440.0 * 2.0 ** ((pitch - 69.0) / 12.0)
 
 
+class Ramps:
+    """The index ramps 0, 1, 2, ... of one render as uint32 and float32 (exact below 2**24),
+    grown on demand and handed out as read-only slices, so tones and envelopes need no
+    `np.arange` of their own. Local to one render (no shared state)."""
+
+    def __init__(self):
+        self._u = np.zeros(0, np.uint32)
+        self._f = np.zeros(0, np.float32)
+
+    def _grow(self, n: int) -> None:
+        size = 1 << max(16, (2 * n - 1).bit_length() - 1)  # next power of two >= n
+        self._u = np.arange(size, dtype=np.uint32)
+        self._f = self._u.astype(np.float32)
+        self._u.flags.writeable = self._f.flags.writeable = False
+
+    def u32(self, n: int) -> np.ndarray:
+        if n > len(self._u):
+            self._grow(n)
+        return self._u[:n]
+
+    def f32(self, n: int) -> np.ndarray:
+        if n > len(self._f):
+            self._grow(n)
+        return self._f[:n]
+
+
+@lru_cache(maxsize=128)
 def wavetable(f0: float, slope: float, *, sr: int, odd: bool = False, saw: bool = False,
               partials: tuple[float, ...] | None = None) -> np.ndarray:
-    """One cycle (TABLE + 1 samples, float32) of partials h = 1.. up to 0.45*sr, amplitude h**-slope.
-
-    saw=True gives the sawtooth series (1/h); `partials` gives explicit amplitudes for
-    h = 1..len(partials). Peak normalised to 1.
+    """One cycle (TABLE + 1 samples, float32, read-only) of partials h = 1.. up to 0.45*sr,
+    amplitude h**-slope. saw=True gives the sawtooth series (1/h); `partials` gives explicit
+    amplitudes for h = 1..len(partials). Peak normalised to 1. (A pure memo: <= 4 MB.)
     """
     n_h = max(1, min(int(0.45 * sr / f0), 160, len(partials) if partials else 160))
     h = np.arange(1, n_h + 1, dtype=np.float64)
@@ -123,36 +152,50 @@ def wavetable(f0: float, slope: float, *, sr: int, odd: bool = False, saw: bool 
     spec[1:len(h) + 1] = amp * (TABLE / 2) * -1j
     cyc = np.fft.irfft(spec, TABLE)
     cyc /= max(np.max(np.abs(cyc)), 1e-9)
-    return np.append(cyc, cyc[0]).astype(np.float32)
+    out = np.append(cyc, cyc[0]).astype(np.float32)
+    out.flags.writeable = False
+    return out
 
 
-def phase_index(f: float, n: int, *, sr: int, vibrato: float = 0.0, rate: float = 5.5) -> np.ndarray:
-    """Wavetable indices (int64, shape (n,)) for a tone at f Hz with optional vibrato (cents
-    deep, `rate` Hz, fading in over 0.6 s).
+def vibrato_shape(n: int, rate: float, *, sr: int, ramps: Ramps) -> np.ndarray:
+    """fade(t) * (1 - cos(2 pi rate t)), float32 (n,): the phase wobble of a vibrato, fading in
+    over VIBRATO_FADE s; `phase_index` scales it by the depth."""
+    t = ramps.f32(n)
+    fade = np.minimum(t * np.float32(1.0 / (VIBRATO_FADE * sr)), np.float32(1.0))
+    wobble = np.cos(t * np.float32(2 * np.pi * rate / sr))
+    np.subtract(np.float32(1.0), wobble, out=wobble)
+    wobble *= fade
+    return wobble
 
-    The phase is a 32-bit fixed-point accumulator (n * increment, exact integer arithmetic),
-    so long notes keep their pitch and phase with no floating-point drift.
+
+def phase_index(f: float, n: int, *, sr: int, ramps: Ramps, vibrato: float = 0.0,
+                shape: np.ndarray | None = None, rate: float = 5.5) -> np.ndarray:
+    """Wavetable indices (uint32 in [0, TABLE), shape (n,)) for a tone at f Hz with optional
+    vibrato (cents deep, `rate` Hz; `shape` = vibrato_shape(n, rate) if already computed).
+
+    The phase is a 32-bit fixed-point accumulator (n * increment, exact integer arithmetic
+    modulo 2**32), so long notes keep their pitch and phase with no floating-point drift.
     """
-    acc = np.arange(n, dtype=np.int64) * round(f / sr * 2.0 ** 32)
+    acc = ramps.u32(n) * np.uint32(round(f / sr * 2.0 ** 32) & 0xFFFFFFFF)
     if vibrato > 0.0 and n > 0:
+        if shape is None:
+            shape = vibrato_shape(n, rate, sr=sr, ramps=ramps)
         depth = (2.0 ** (vibrato / 1200.0) - 1.0) * f  # Hz
-        t = np.arange(n, dtype=np.float32)
-        fade = np.minimum(t / np.float32(VIBRATO_FADE * sr), np.float32(1.0))
-        wobble = fade * np.float32(depth / (2 * np.pi * rate) * 2.0 ** 32) * (
-            np.float32(1.0) - np.cos(t * np.float32(2 * np.pi * rate / sr)))
-        acc += wobble.astype(np.int64)
-    shift = 32 - int(np.log2(TABLE))
-    acc += 1 << (shift - 1)  # round to the nearest table entry
-    acc >>= shift
-    acc &= TABLE - 1
+        wobble = shape * np.float32(depth / (2 * np.pi * rate) * 2.0 ** 32)
+        acc += wobble.astype(np.int64).astype(np.uint32)  # modulo 2**32, like the accumulator
+    acc += np.uint32(1 << (SHIFT - 1))  # round to the nearest table entry
+    acc >>= SHIFT
     return acc
 
 
-def _settling(tau: float, n: int, settle: int, sr: int) -> np.ndarray:
+def settling(tau: float, n: int, settle: int, *, sr: int, ramps: Ramps) -> np.ndarray:
     """exp(-t/tau) bent to reach exactly 0 at sample `settle` and stay there: float32 (n,)."""
-    t = np.arange(n, dtype=np.float32) / np.float32(sr)
     floor = np.float32(np.exp(-settle / (tau * sr)))
-    return np.maximum((np.exp(-t / np.float32(tau)) - floor) / (np.float32(1.0) - floor), np.float32(0.0))
+    out = np.exp(ramps.f32(n) * np.float32(-1.0 / (tau * sr)))
+    out -= floor
+    out *= np.float32(1.0) / (np.float32(1.0) - floor)
+    np.maximum(out, np.float32(0.0), out=out)
+    return out
 
 
 def _loop_plan(voice: Voice, f0: float, sr: int) -> tuple[int, int, float, float]:
@@ -177,88 +220,66 @@ def _loop_plan(voice: Voice, f0: float, sr: int) -> tuple[int, int, float, float
     return settle, period, f, rate
 
 
-def tone_loop(voice: Voice, pitch: int, brightness: float, *, sr: int) -> tuple[np.ndarray, np.ndarray]:
-    """The un-enveloped tone of `voice` at MIDI `pitch` (brightness 0..1) as (head, loop):
-    float32 arrays such that head followed by loop repeated forever is the tone, seamlessly.
-    The attack's changing timbre is in the head; the steady tone is one loop period long.
+@lru_cache(maxsize=256)
+def _lowpass(cutoff: float, sr: int) -> np.ndarray:
+    """2nd-order Butterworth low-pass as float32 sos (a pure memo of the filter design)."""
+    sos = signal.butter(2, cutoff, "low", fs=sr, output="sos").astype(np.float32)
+    sos.flags.writeable = False
+    return sos
+
+
+def tone(voice: Voice, pitch: int, brightness: float, n: int, *, sr: int, ramps: Ramps) -> np.ndarray:
+    """The first n samples of the un-enveloped tone of `voice` at MIDI `pitch` (brightness
+    0..1): float32 (n,). The attack's changing timbre is computed sample by sample until the
+    tone is steady; after that one loop period (whole cycles) repeats seamlessly. Only the
+    samples asked for are computed, so short notes cost little.
     """
     f0 = midi_to_hz(pitch)
     settle, period, f, rate = _loop_plan(voice, f0, sr)
-    n = settle + (FILTER_SETTLE if voice.kind == "saws" else 0) + period
+    full = settle + (FILTER_SETTLE if voice.kind == "saws" else 0) + period
+    m = min(n, full)
     if voice.kind == "fm":
         ratio = max(1, round(voice.fm_ratio * f * period / sr)) / (f * period / sr)
         index = voice.fm_index * (0.4 + 0.9 * brightness) * min(1.0, 2000.0 / (f0 * voice.fm_ratio))
-        index = np.float32(index) * _settling(0.35 * (voice.ring or 1.0), n, settle, sr)
         to_rad = np.float32(2 * np.pi / TABLE)
-        mod = np.sin(phase_index(f * ratio, n, sr=sr).astype(np.float32) * to_rad)
-        y = np.sin(phase_index(f, n, sr=sr).astype(np.float32) * to_rad + index * mod)
+        mod = phase_index(f * ratio, m, sr=sr, ramps=ramps).astype(np.float32)
+        mod *= to_rad
+        np.sin(mod, out=mod)
+        mod *= settling(0.35 * (voice.ring or 1.0), m, settle, sr=sr, ramps=ramps)
+        mod *= np.float32(index)
+        y = phase_index(f, m, sr=sr, ramps=ramps).astype(np.float32)
+        y *= to_rad
+        y += mod
+        np.sin(y, out=y)
     elif voice.kind == "saws":
         table = wavetable(f0, 1.0, sr=sr, saw=True)
-        y = np.zeros(n, np.float32)
+        shape = vibrato_shape(m, rate, sr=sr, ramps=ramps) if voice.vibrato > 0.0 else None
+        y = np.zeros(m, np.float32)
         cycles = round(f * period / sr)
         for cents in (-voice.detune / 2, 0.0, voice.detune / 2):
             c = round(cycles * 2.0 ** (cents / 1200.0))
             c = c if cents == 0.0 or c != cycles else cycles + (1 if cents > 0 else -1)
-            y += table[phase_index(c * sr / period, n, sr=sr, vibrato=voice.vibrato, rate=rate)]
+            y += table.take(phase_index(c * sr / period, m, sr=sr, ramps=ramps, vibrato=voice.vibrato,
+                                        shape=shape, rate=rate))
         cutoff = min(0.45 * sr, f0 * voice.cutoff * (0.6 + 0.8 * brightness) + 200.0)
-        y = signal.sosfilt(signal.butter(2, cutoff, "low", fs=sr, output="sos"), y).astype(np.float32)
+        y = signal.sosfilt(_lowpass(cutoff, sr).copy(), y)  # (sosfilt wants a writable sos)
         y *= np.float32(1.0 / 1.6)
     else:
         bright = wavetable(f0, voice.slope_bright, sr=sr, odd=voice.odd, partials=voice.partials)
         dull = wavetable(f0, voice.slope_dull, sr=sr, odd=voice.odd, partials=voice.partials)
-        idx = phase_index(f, n, sr=sr, vibrato=voice.vibrato, rate=rate)
+        idx = phase_index(f, m, sr=sr, ramps=ramps, vibrato=voice.vibrato, rate=rate)
         mix = np.float32(0.3 + 0.7 * brightness)
         if voice.bright_tau is None:
-            y = ((1 - mix) * dull + mix * bright)[idx]
+            y = ((1 - mix) * dull + mix * bright).take(idx)
         else:
-            y = dull[idx] + mix * _settling(voice.bright_tau, n, settle, sr) * (bright - dull)[idx]
+            y = (bright - dull).take(idx)
+            y *= settling(voice.bright_tau, m, settle, sr=sr, ramps=ramps)
+            y *= mix
+            y += dull.take(idx)
     y = np.asarray(y, np.float32)
-    return y[: n - period], y[n - period:]
-
-
-def tone(voice: Voice, pitch: int, brightness: float, n: int, *, sr: int) -> np.ndarray:
-    """The un-enveloped tone of `voice` at MIDI `pitch`: float32 (n,), brightness 0..1."""
-    return extend(*tone_loop(voice, pitch, brightness, sr=sr), n)
-
-
-def extend(head: np.ndarray, loop: np.ndarray, n: int) -> np.ndarray:
-    """The first n samples of head followed by loop repeated: float32 (n,)."""
-    if n <= len(head):
-        return head[:n].copy()
-    return np.concatenate([head, np.resize(loop, n - len(head))])
-
-
-def envelope_length(voice: Voice, n_on: int, *, sr: int) -> int:
-    """Samples of `envelope(voice, pitch, n_on, sr=sr)` (held part plus release)."""
-    return max(n_on, max(int(voice.attack * sr), 32)) + max(int(voice.release * sr), 256)
-
-
-def envelope(voice: Voice, pitch: int, n_on: int, *, sr: int) -> np.ndarray:
-    """Amplitude envelope, float32 (n_on + release samples,), starting and ending at exactly 0.
-
-    n_on: samples the key is held. Percussive voices decay exponentially while held; all voices
-    release with a smooth (raised-cosine) fall to zero after the key is let go.
-    """
-    n_att = max(int(voice.attack * sr), 32)
-    n_rel = max(int(voice.release * sr), 256)
-    n_on = max(n_on, n_att)
-    out = np.empty(n_on + n_rel, np.float32)
-    on = out[:n_on]
-    if voice.ring is not None:
-        ring = voice.ring * 2.0 ** (-(pitch - 60) / 24.0)
-        on[:] = np.exp(np.arange(n_on, dtype=np.float32) * np.float32(-1.0 / (ring * sr)))
-    else:  # decay to the sustain level, settling exactly on it after 5 time constants
-        k = min(n_on, int(5 * voice.decay / 3.0 * sr) + 1)
-        settle = np.float32(voice.sustain)
-        on[:k] = _settling(voice.decay / 3.0, k, k - 1, sr)
-        on[:k] *= np.float32(1.0 - voice.sustain)
-        on[:k] += settle
-        on[k:] = settle
-    ramp = np.arange(n_att, dtype=np.float32) * np.float32(np.pi / (2 * n_att))
-    on[:n_att] *= np.square(np.sin(ramp))
-    out[n_on:] = np.float32(on[-1]) * (0.5 + 0.5 * np.cos(np.linspace(0, np.pi, n_rel, dtype=np.float32)))
-    out[-1] = 0.0
-    return out
+    if n > m:  # steady: repeat the last period
+        y = np.concatenate([y, np.resize(y[full - period:], n - full)])
+    return y
 
 
 def velocity_gain(velocity: int) -> float:
