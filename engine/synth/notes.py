@@ -9,7 +9,7 @@ level the envelope had reached). A key's arrays are dropped after its last note 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -67,11 +67,11 @@ class _Key:
     voice: Voice
     n_att: int
     n_rel: int
-    longest: int  #: longest held length (samples) of the key's notes
-    left: int  #: notes not yet taken
+    longest: int = 0  #: longest held length (samples) of the key's notes
+    left: int = 0  #: notes not yet taken
+    levels: dict[int, float] = field(default_factory=dict)  #: held length -> envelope level at its end
     tone: np.ndarray | None = None  #: float32 (longest + n_rel,)
-    env: np.ndarray | None = None  #: held envelope, float32 (longest,)
-    held: np.ndarray | None = None  #: tone * env, float32 (longest,)
+    held: np.ndarray | None = None  #: tone x held envelope, float32 (longest,)
 
 
 class NoteBank:
@@ -93,16 +93,20 @@ class NoteBank:
         k = self._keys.get(key)
         if k is None:
             voice = voice_for(program)
-            k = self._keys[key] = _Key(voice, attack_samples(voice, self.sr), release_samples(voice, self.sr), 0, 0)
-        k.longest = max(k.longest, n_on, k.n_att)
+            k = self._keys[key] = _Key(voice, attack_samples(voice, self.sr), release_samples(voice, self.sr))
+        n_on = max(n_on, k.n_att)
+        k.longest = max(k.longest, n_on)
+        k.levels[n_on] = 0.0
         k.left += 1
-        return max(n_on, k.n_att) + k.n_rel
+        return n_on + k.n_rel
 
     def _build(self, key: tuple[int, int, int], k: _Key) -> None:
         _, pitch, layer = key
         k.tone = tone(k.voice, pitch, (layer + 0.5) / LAYERS, k.longest + k.n_rel, sr=self.sr, ramps=self.ramps)
-        k.env = held_envelope(k.voice, pitch, k.longest, sr=self.sr, ramps=self.ramps)
-        k.held = k.tone[: k.longest] * k.env
+        env = held_envelope(k.voice, pitch, k.longest, sr=self.sr, ramps=self.ramps)
+        k.levels = {n_on: float(env[n_on - 1]) for n_on in k.levels}
+        env *= k.tone[: k.longest]
+        k.held = env
 
     def note(self, program: int, pitch: int, velocity: int, n_on: int) -> np.ndarray:
         """Mono float32 waveform of a planned note held for n_on samples, release included;
@@ -117,7 +121,7 @@ class NoteBank:
         np.multiply(k.held[:n_on], gain, out=out[:n_on])
         rel = out[n_on:]
         np.multiply(k.tone[n_on: n_on + k.n_rel], release_shape(k.n_rel), out=rel)
-        rel *= k.env[n_on - 1] * gain
+        rel *= np.float32(k.levels[n_on]) * gain
         out[-1] = 0.0
         k.left -= 1
         if k.left <= 0:

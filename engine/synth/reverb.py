@@ -19,6 +19,7 @@ from scipy import fft, signal
 #: measured by tests/test_synth_render.py::test_timbres_differ_between_families.
 IR_SEED = 8
 NFFT_SIZES = 3  #: FFT lengths tried: the smallest power of two >= 2 x IR length, and 2x, 4x
+NFFT_SLACK = 1.15  #: a shorter FFT (less memory) is taken if it costs at most this much more
 
 
 def impulse_response(*, sr: int, seconds: float = 1.2, rt60: float = 1.8,
@@ -67,15 +68,11 @@ def ir_spectra(sr: int, nfft: int) -> tuple[np.ndarray, np.ndarray]:
 
 def fft_length(m: int, frames: int) -> int:
     """The power-of-two FFT length (>= 2m) that convolves `frames` frames with an m-frame IR
-    in the fewest operations (blocks x nfft log nfft); ties go to the shorter."""
+    in the fewest operations (blocks x nfft log nfft), or the shortest within NFFT_SLACK of it."""
     base = 1 << (2 * m - 1).bit_length()
-    best = None
-    for nfft in (base << i for i in range(NFFT_SIZES)):
-        blocks = -(-max(frames, 1) // (nfft - m + 1))
-        cost = blocks * nfft * nfft.bit_length()
-        if best is None or cost < best[0]:
-            best = (cost, nfft)
-    return best[1]
+    sizes = [base << i for i in range(NFFT_SIZES)]
+    cost = [-(-max(frames, 1) // (nfft - m + 1)) * nfft * nfft.bit_length() for nfft in sizes]
+    return next(nfft for nfft, c in zip(sizes, cost) if c <= NFFT_SLACK * min(cost))
 
 
 class Reverb:
