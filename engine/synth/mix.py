@@ -1,8 +1,8 @@
 """Mix a Score into a stereo bus, window by window: notes, panning, reverb send, reverb.
 
 Pitched notes come from a `NoteBank` (each key's tone and envelope built once, notes sliced
-from it) and drum hits from a `DrumKit`, fetched only while they sound. The piece is processed in windows of the
-reverb's block length: per window, each pitched part is summed in a mono scratch buffer, then
+from it) and drum hits from a `DrumKit` (scaled by velocity here), fetched only while they
+sound. The piece is processed in windows of the reverb's block length: per window, each pitched part is summed in a mono scratch buffer, then
 panned (equal power) into the bus and added to the reverb send with the voice's send level;
 drum hits are added in stereo directly. The reverb's wet output for the window (plus the tail
 carried from earlier windows) goes into the bus, and `on_window` sees the finished frames
