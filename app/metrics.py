@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
 from flask import Flask, Response, g, request
 from prometheus_client import (
@@ -79,12 +80,21 @@ def _before() -> None:
     g.metrics_started = time.perf_counter()
 
 
+#: (method, endpoint, status) -> the labelled counter and histogram children. prometheus_client
+#: validates and looks labels up on every .labels() call; this keeps that off the request path.
+_CHILDREN: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def _after(response: Response) -> Response:
     started = g.pop("metrics_started", None)
     if started is not None and request.path != METRICS_PATH:
-        endpoint = _endpoint()
-        REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
-        LATENCY.labels(request.method, endpoint).observe(time.perf_counter() - started)
+        key = (request.method, _endpoint(), response.status_code)
+        children = _CHILDREN.get(key)
+        if children is None:
+            children = _CHILDREN.setdefault(key, (REQUESTS.labels(key[0], key[1], str(key[2])),
+                                                  LATENCY.labels(key[0], key[1])))
+        children[0].inc()
+        children[1].observe(time.perf_counter() - started)
     return response
 
 

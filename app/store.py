@@ -91,7 +91,7 @@ class Store:
 
     # -- paths --------------------------------------------------------------------------
     def path(self, kind: str, name: str) -> str:
-        return os.path.join(self.root, kind, name)
+        return f"{self.root}{os.sep}{kind}{os.sep}{name}"  # os.path.join, minus its cost per poll
 
     def spec_path(self, job_id: str) -> str:
         return self.path("jobs", f"{job_id}.json")
