@@ -17,9 +17,14 @@ from app.claims import Claims
 from app.errors import ServiceUnavailable
 from app.store import Store
 from engine.errors import EngineError
-from engine.spec import RenderSpec
+from engine.spec import PREVIEW_DURATION, RenderSpec
 
 log = logging.getLogger(__name__)
+
+
+#: Renders of at most this many seconds (previews, short jobs) run in their own lane of threads,
+#: so a synchronous preview never waits behind queued long renders.
+FAST_LANE_SECONDS = PREVIEW_DURATION
 
 
 class PoolFull(ServiceUnavailable):
@@ -42,6 +47,7 @@ class Runner:
         self._pid: int | None = None
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
+        self._fast_executor: ThreadPoolExecutor | None = None
         self._inflight: dict[str, Future[None]] = {}
         self._claims: Claims | None = None
         self.memory_failures: dict[str, str] = {}  # failures that could not be written to disk
@@ -60,6 +66,7 @@ class Runner:
             if self._pid != pid:  # first use in this process (or first use after a fork)
                 self._lock = threading.Lock()
                 self._executor = ThreadPoolExecutor(self.pool_size, thread_name_prefix="resonant-render")
+                self._fast_executor = ThreadPoolExecutor(self.pool_size, thread_name_prefix="resonant-fast")
                 self._inflight = {}
                 self._claims = Claims(self.store, stale_after=self.stale_after)
                 self._pid = pid
@@ -72,14 +79,15 @@ class Runner:
     def submit(self, spec: RenderSpec) -> Future[None]:
         """Queue a render of `spec` (or join the one already queued); PoolFull past the bound."""
         self._ensure_started()
-        assert self._executor is not None
+        assert self._executor is not None and self._fast_executor is not None
+        lane = self._fast_executor if spec.duration_seconds <= FAST_LANE_SECONDS else self._executor
         with self._lock:
             future = self._inflight.get(spec.id)
             if future is not None:
                 return future
             if len(self._inflight) >= self.queue_limit:
                 raise PoolFull()
-            future = self._executor.submit(self._run, spec)
+            future = lane.submit(self._run, spec)
             self._inflight[spec.id] = future
             metrics.queued(+1)
         future.add_done_callback(lambda _f, job_id=spec.id: self._forget(job_id))

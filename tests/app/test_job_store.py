@@ -217,3 +217,29 @@ def test_cache_refusing_the_spec_is_503_and_the_service_stays_up(app, client, ap
     assert client.get(f"{API}/healthz").status_code == 200
     monkeypatch.setattr(store, "atomic_write", real)
     assert api.complete(BODY)["status"] == "complete"
+
+
+def test_preview_is_not_stuck_behind_long_renders(make_app, monkeypatch):
+    """Short renders (previews) have their own lane: a pool busy with long jobs still answers them."""
+    import threading
+
+    import engine.render
+
+    real, gate = engine.render.render, threading.Event()
+
+    def hold_long_renders(spec, **kwargs):
+        if spec.duration_seconds > 5:
+            assert gate.wait(timeout=60)
+        return real(spec, **kwargs)
+
+    monkeypatch.setattr(engine.render, "render", hold_long_renders)
+    app = make_app(RESONANT_POOL_SIZE=1, RESONANT_PREVIEW_TIMEOUT=3)
+    client = app.test_client()
+    try:
+        for omega in (1.0, 2.0, 3.0):  # one long job renders (held), two wait behind it
+            assert client.post(f"{API}/generate", json={**BODY, "duration_seconds": 60,
+                                                        "params": {**BODY["params"], "omega": omega}}).status_code == 202
+        preview = client.post(f"{API}/preview", json=BODY)
+        assert preview.status_code == 200 and preview.mimetype == "audio/wav"
+    finally:
+        gate.set()
