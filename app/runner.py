@@ -71,6 +71,12 @@ class Runner:
                 self._claims = Claims(self.store, stale_after=self.stale_after)
                 self._pid = pid
 
+    def shutdown(self, *, wait: bool = True) -> None:
+        """Stop both lanes (after the renders already queued, when `wait`); for tests and tools."""
+        for executor in (self._executor, self._fast_executor):
+            if executor is not None:
+                executor.shutdown(wait=wait)
+
     def in_flight(self, job_id: str) -> bool:
         self._ensure_started()
         with self._lock:

@@ -246,6 +246,4 @@ def module_app(tmp_path_factory):
                       "RESONANT_POOL_SIZE": 2, "RESONANT_QUEUE_LIMIT": 64})
     app.test_client_class = BufferedClient
     yield app
-    executor = app.extensions["resonant"].runner._executor
-    if executor is not None:
-        executor.shutdown(wait=True)
+    app.extensions["resonant"].runner.shutdown(wait=True)

@@ -114,9 +114,7 @@ over_gunicorn = prepare(schemathesis.openapi.from_dict(DOCUMENT), "gunicorn")
 @pytest.fixture(scope="module", autouse=True)
 def _cleanup_cache():
     yield
-    executor = APP.extensions["resonant"].runner._executor
-    if executor is not None:
-        executor.shutdown(wait=True)  # renders the fuzzer queued finish before the cache goes
+    APP.extensions["resonant"].runner.shutdown(wait=True)  # renders the fuzzer queued finish before the cache goes
     _CACHE.cleanup()
 
 
