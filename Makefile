@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 export RESONANT_BIND ?= 127.0.0.1:8000
 export WEB_CONCURRENCY ?= 2
 
-.PHONY: install run test test-fast bench load lint sysdeps-bench clean
+.PHONY: install run test test-fast bench load lint sysdeps-test sysdeps-bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,14 +22,23 @@ install: $(STAMP)
 run: install
 	$(BIN)/gunicorn --config app/gunicorn_conf.py wsgi:app
 
-test: install
+test: install sysdeps-test
 	$(BIN)/python -m pytest -q
 
-test-fast: install
+test-fast: install sysdeps-test
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: install
 	$(BIN)/ruff check engine app tests bench wsgi.py
+
+# What the tests start besides gunicorn: redis-server, the shared rate-limit store (test_operability).
+TEST_DEBS := redis-server
+sysdeps-test:
+	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 # Peers the benchmarks measure against: FluidSynth + FluidR3_GM, the lame CLI, nginx and wrk.
 BENCH_DEBS := fluidsynth fluid-soundfont-gm lame nginx wrk

@@ -7,8 +7,16 @@ The default storage, memory://, lives inside each gunicorn worker process, so wi
 a client may get up to W times the limit before a 429 (documented as per-worker). A client
 over its limit gets 429 {"detail": ...} with Retry-After (seconds). /metrics and
 /api/v1/healthz are never limited (monitoring must keep working under load).
+
+If the shared store is down, a rate limiter must not take the service down with it: each
+worker logs a warning and falls back to its own in-memory counters (per-worker limits, as
+with memory://), retries the store with backoff (1, 2, 4 ... 32 s) and returns to it when it
+answers. Redis calls time out after STORE_TIMEOUT s, so an unreachable host cannot hang
+requests either; any other limiter error is logged and the request is served (fail open).
 """
 from __future__ import annotations
+
+import logging
 
 from flask import Flask, Response, request
 from flask_limiter import Limiter, RateLimitExceeded
@@ -17,6 +25,18 @@ from flask_limiter.util import get_remote_address
 from app.errors import error_response
 
 EXEMPT_PATHS = frozenset({"/metrics", "/api/v1/healthz"})
+#: Connect and read timeout (s) of a redis store: a hung store costs a request at most this.
+STORE_TIMEOUT = 1.0
+REDIS_SCHEMES = frozenset({"redis", "rediss", "redis+unix"})
+
+log = logging.getLogger(__name__)
+
+
+class _ToAppLog(logging.Handler):
+    """Flask-Limiter logs to "flask-limiter" behind a NullHandler; pass its records to ours."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        log.log(record.levelno, "rate limiter: %s", record.getMessage(), exc_info=record.exc_info)
 
 
 def _exempt() -> bool:
@@ -29,6 +49,9 @@ def init_app(app: Flask) -> Limiter | None:
     if not limits:
         return None
     storage = (app.config.get("RESONANT_RATE_LIMIT_STORAGE") or "").strip() or "memory://"
+    options = {}
+    if storage.split("://", 1)[0].lower() in REDIS_SCHEMES:
+        options = {"socket_connect_timeout": STORE_TIMEOUT, "socket_timeout": STORE_TIMEOUT}
     app.after_request(_retry_after_only_when_refused)  # registered first: runs after the limiter's
     limiter = Limiter(
         get_remote_address,
@@ -36,10 +59,15 @@ def init_app(app: Flask) -> Limiter | None:
         application_limits=[limits],  # one budget per client across every route
         application_limits_exempt_when=_exempt,
         storage_uri=storage,
+        storage_options=options,
+        in_memory_fallback_enabled=True,  # store down: per-worker counting, never a 500
+        swallow_errors=True,  # any other limiter failure: logged, request served
         headers_enabled=True,  # X-RateLimit-* on every answer, Retry-After on the 429
         strategy="fixed-window",
     )
     app.register_error_handler(RateLimitExceeded, _too_many)
+    if not any(isinstance(h, _ToAppLog) for h in limiter.logger.handlers):
+        limiter.logger.addHandler(_ToAppLog(logging.WARNING))
     return limiter
 
 

@@ -1,12 +1,16 @@
 """Operability: Prometheus metrics summed across gunicorn workers; optional per-client rate limits."""
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
+import subprocess
 
 import pytest
+import redis
 from prometheus_client.parser import text_string_to_metric_families
-from reliability_harness import API, CHEAP, BufferedClient, wait_for
+from reliability_harness import API, CHEAP, BufferedClient, free_port, wait_for
 
 from app import create_app
 
@@ -76,6 +80,17 @@ def test_rate_limit_per_client_429_json_with_retry_after(make_client):
         assert client.get(path, environ_overrides=alice).status_code == 200
 
 
+def test_rate_limit_store_down_falls_back_per_process(make_client, caplog):
+    """A redis:// store that does not answer: no 500; the limit still holds (in memory) and
+    the fallback is logged."""
+    client = make_client(RESONANT_RATE_LIMIT="3/minute",
+                         RESONANT_RATE_LIMIT_STORAGE=f"redis://127.0.0.1:{free_port()}")
+    codes = [client.get(f"{API}/presets").status_code for _ in range(5)]
+    assert codes == [200, 200, 200, 429, 429]
+    assert any("storage unreachable" in r.getMessage() and r.levelname == "WARNING"
+               for r in caplog.records)
+
+
 # -- across gunicorn workers ------------------------------------------------------------------
 @pytest.mark.slow
 def test_metrics_are_summed_across_two_workers(start_gunicorn, tmp_path):
@@ -117,8 +132,7 @@ def test_metrics_are_summed_across_two_workers(start_gunicorn, tmp_path):
 @pytest.mark.slow
 def test_memory_rate_limit_counts_per_worker(start_gunicorn):
     """memory:// (the default) keeps one budget per worker process, as documented: with 2
-    workers a client gets the limit from each. (A redis:// store shares one budget; no redis
-    server is part of the test environment.)"""
+    workers a client gets the limit from each. (A redis:// store shares one budget: below.)"""
     server = start_gunicorn(workers=2, env={"RESONANT_RATE_LIMIT": "3/minute"})
     workers = server.worker_pids()
     for paused in workers:  # each worker alone in turn: each allows 3, then refuses
@@ -131,3 +145,117 @@ def test_memory_rate_limit_counts_per_worker(start_gunicorn):
         assert replies[-1].json["detail"].startswith("Rate limit exceeded")
         assert replies[-1].header("Retry-After").isdigit()
     assert server.request("GET", f"{API}/healthz").status == 200  # exempt
+
+
+class RedisServer:
+    """`redis-server` on a free loopback port, nothing persisted; `stop()` / `start()` again."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        self.start()
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(self._ping, timeout=15, what="redis-server to answer PING")
+
+    def _ping(self) -> bool:
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"redis-server exited with {self.proc.returncode}")
+        with contextlib.suppress(redis.ConnectionError), self.client() as client:
+            return client.ping()
+        return False
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port, socket_timeout=2, socket_connect_timeout=2)
+
+    def limit_keys(self) -> list[bytes]:
+        with self.client() as client:
+            return client.keys("LIMITS*")
+
+    def hits(self) -> int:
+        """Requests counted in redis (all rate-limit counters summed)."""
+        with self.client() as client:
+            return sum(int(client.get(key) or 0) for key in client.keys("LIMITS*"))
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_server():
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (`make test` installs it: sysdeps-test)")
+    server = RedisServer()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def alone(server, worker: int, n: int) -> list:
+    """`n` requests answered by `worker` alone (the other workers paused with SIGSTOP)."""
+    others = [pid for pid in server.worker_pids() if pid != worker]
+    for pid in others:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        return [server.request("GET", f"{API}/presets") for _ in range(n)]
+    finally:
+        for pid in others:
+            os.kill(pid, signal.SIGCONT)
+
+
+@pytest.mark.slow
+def test_redis_rate_limit_is_one_budget_across_workers(start_gunicorn, redis_server):
+    """redis:// shares one budget: 10/minute means 10 in all, however the requests are spread
+    over the workers (with memory:// each worker would allow 10, as shown above)."""
+    server = start_gunicorn(workers=2, env={"RESONANT_RATE_LIMIT": "10/minute",
+                                            "RESONANT_RATE_LIMIT_STORAGE": redis_server.url})
+    first, second = server.worker_pids()
+    replies = alone(server, first, 6) + alone(server, second, 9)
+    assert [r.status for r in replies] == [200] * 10 + [429] * 5  # 6 + 4 allowed, not 6 + 9
+    for refused in replies[10:]:
+        assert refused.header("Content-Type") == "application/json"
+        assert refused.json["detail"].startswith("Rate limit exceeded (10 per 1 minute)")
+        assert refused.header("Retry-After").isdigit() and int(refused.header("Retry-After")) > 0
+    assert replies[9].header("X-RateLimit-Remaining") == "0"
+    assert redis_server.limit_keys()  # the counter lives in redis
+    assert server.request("GET", f"{API}/healthz").status == 200  # exempt
+    assert server.request("GET", "/metrics").status == 200
+
+
+@pytest.mark.slow
+def test_redis_down_falls_back_per_worker_and_recovers(start_gunicorn, redis_server):
+    """The store dies mid-run: no 500 and no hang; each worker logs it and limits on its own
+    (per-worker, as memory://) until redis answers again, then counts in redis again."""
+    server = start_gunicorn(workers=2, env={"RESONANT_RATE_LIMIT": "3/minute",
+                                            "RESONANT_RATE_LIMIT_STORAGE": redis_server.url})
+    first, second = server.worker_pids()
+    assert [r.status for r in alone(server, first, 1)] == [200]
+    assert redis_server.limit_keys()
+    redis_server.stop()
+    # each worker now counts alone from zero: 3 allowed each, then 429 with Retry-After
+    for worker in (first, second):
+        replies = alone(server, worker, 5)
+        assert [r.status for r in replies] == [200, 200, 200, 429, 429], server.log_tail()
+        assert replies[-1].json["detail"].startswith("Rate limit exceeded")
+        assert replies[-1].header("Retry-After").isdigit()
+    assert server.request("GET", f"{API}/healthz").status == 200
+    assert server.log_tail(20000).count("Rate limit storage unreachable") == 2  # once per worker
+    assert "Traceback" not in server.log_tail(20000)
+
+    redis_server.start()  # an empty redis on the same port: each worker goes back to it
+    assert redis_server.hits() == 0
+    for worker in (first, second):  # (it retries the store after 1, 2, 4 ... 32 s)
+
+        def counted_in_redis(worker: int = worker) -> bool:
+            before = redis_server.hits()
+            assert {r.status for r in alone(server, worker, 1)} <= {200, 429}
+            return redis_server.hits() == before + 1
+
+        wait_for(counted_in_redis, timeout=70, interval=0.5, what=f"worker {worker} back on redis")
