@@ -25,11 +25,11 @@ SPECS = {
 
 GOLDEN = {
     "1": {
-        "api-example": {"score": "bb0f7a2db92a6c26", "wav": "dd577875e1af847a", "mp3": "c410dc77763af9db",
+        "api-example": {"score": "bb0f7a2db92a6c26", "wav": "397f8e0f7aac5e5c", "mp3": "4b88eda8b8cd0b38",
                         "midi": "9be5eb69825e2e00"},
-        "free-minor": {"score": "54043c335b9f13e7", "wav": "b1b753e193d9c8d1", "mp3": "3535c3f61d0f3704",
+        "free-minor": {"score": "54043c335b9f13e7", "wav": "aa43afc7cc6cee39", "mp3": "da1651189768ca3a",
                        "midi": "036cdeda0a443491"},
-        "extreme": {"score": "d0c126cbe9a2a8ba", "wav": "258cf776e614a5fe", "mp3": "d298f5737311c63e",
+        "extreme": {"score": "d0c126cbe9a2a8ba", "wav": "6f565b9c3e5ff87b", "mp3": "b42ff7e3ae9566a7",
                     "midi": "317612ca8eda4d75"},
     },
 }
