@@ -230,14 +230,12 @@ def bench_download(report: Report, port: int, job_id: str, rounds: int, tmp: Pat
     (ngx / "nginx.conf").write_text(_NGINX_CONF.format(tmp=ngx, port=nport))
     argv = ["nginx", "-c", str(ngx / "nginx.conf"), "-p", str(ngx), "-e", str(ngx / "nginx-error.log")]
     progress("service: cached download, ours vs nginx (wrk)")
-    with spawned(argv, log=tmp / "nginx.out") as proc:
-        try:
-            wait_http(nport, "/file.wav", proc, timeout=15)
-        except RuntimeError as err:
-            report.skip("download vs nginx", f"nginx: {err} {log_tail(ngx / 'nginx-error.log')}")
-            return
-        res = _alternate(rounds, {"ours": f"http://127.0.0.1:{port}{path}",
-                                  "nginx": f"http://127.0.0.1:{nport}/file.wav"})
+    res = _versus_peer(report, "download vs nginx", argv, log=tmp / "nginx.out", port=nport, path="/file.wav",
+                       error_log=ngx / "nginx-error.log", rounds=rounds,
+                       urls={"ours": f"http://127.0.0.1:{port}{path}", "nginx": f"http://127.0.0.1:{nport}/file.wav"},
+                       timeout=15)
+    if res is None:
+        return
     ours, peer = (median([x.rps for x in res[k]]) for k in ("ours", "nginx"))
     ours_mb, peer_mb = (median([x.mib_s for x in res[k]]) for k in ("ours", "nginx"))
     bad = {k: sum(x.bad for x in v) for k, v in res.items()}
@@ -253,6 +251,22 @@ def bench_download(report: Report, port: int, job_id: str, rounds: int, tmp: Pat
     report.check("download ours/nginx", f"{ratio:.2f}", "≥ 0.5", ok)
 
 
+def _versus_peer(report: Report, label: str, argv: list[str], *, log: Path, port: int, path: str,
+                 error_log: Path, rounds: int, urls: dict[str, str], timeout: float = 40.0,
+                 env: dict[str, str] | None = None, cwd: Path | None = None) -> dict | None:
+    """Start a peer server, wait until it answers `path`, then run wrk rounds alternating `urls`.
+
+    Returns the wrk results per name, or None (reported as skipped) if the peer never came up.
+    """
+    with spawned(argv, log=log, env=env, cwd=cwd) as proc:
+        try:
+            wait_http(port, path, proc, timeout=timeout)
+        except RuntimeError as err:
+            report.skip(label, f"{err} {log_tail(error_log)}")
+            return None
+        return _alternate(rounds, urls)
+
+
 def bench_jobs_get(report: Report, port: int, job_id: str, rounds: int, tmp: Path) -> None:
     if not shutil.which("wrk"):
         report.skip("GET /jobs vs bare Flask", "wrk missing (make sysdeps-bench)")
@@ -260,14 +274,13 @@ def bench_jobs_get(report: Report, port: int, job_id: str, rounds: int, tmp: Pat
     bport = free_port()
     argv = [_gunicorn(), "--config", str(GUNICORN_CONF), "bench.bare_app:app"]
     progress("service: GET /jobs/{id}, ours vs bare Flask (wrk)")
-    with spawned(argv, log=tmp / "bare.log", env=_env(bport, tmp / "bare-cache"), cwd=ROOT) as proc:
-        try:
-            wait_http(bport, f"/api/v1/jobs/{job_id}", proc)
-        except RuntimeError as err:
-            report.skip("GET /jobs vs bare Flask", f"bare app: {err} {log_tail(tmp / 'bare.log')}")
-            return
-        res = _alternate(rounds, {"ours": f"http://127.0.0.1:{port}/api/v1/jobs/{job_id}",
-                                  "bare": f"http://127.0.0.1:{bport}/api/v1/jobs/{job_id}"})
+    res = _versus_peer(report, "GET /jobs vs bare Flask", argv, log=tmp / "bare.log", port=bport,
+                       path=f"/api/v1/jobs/{job_id}", error_log=tmp / "bare.log", rounds=rounds,
+                       urls={"ours": f"http://127.0.0.1:{port}/api/v1/jobs/{job_id}",
+                             "bare": f"http://127.0.0.1:{bport}/api/v1/jobs/{job_id}"},
+                       env=_env(bport, tmp / "bare-cache"), cwd=ROOT)
+    if res is None:
+        return
     ours, peer = (median([x.rps for x in res[k]]) for k in ("ours", "bare"))
     bad = {k: sum(x.bad for x in v) for k, v in res.items()}
     ratio = ours / peer if peer else 0.0
