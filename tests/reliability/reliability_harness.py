@@ -247,3 +247,14 @@ def module_app(tmp_path_factory):
     app.test_client_class = BufferedClient
     yield app
     app.extensions["resonant"].runner.shutdown(wait=True)
+
+
+def needs(reason: str) -> None:
+    """A prerequisite of this test is missing: skip on a developer's machine, fail in CI.
+
+    `make test` installs and provides everything these tests need (root, mount, redis-server),
+    so under CI (CI=true) a missing prerequisite is a broken set-up, never a silent skip.
+    """
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"missing prerequisite in CI: {reason}")
+    pytest.skip(reason)

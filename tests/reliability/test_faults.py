@@ -17,7 +17,7 @@ import subprocess
 import threading
 
 import pytest
-from reliability_harness import API, CHEAP, Gunicorn, wait_for
+from reliability_harness import API, CHEAP, Gunicorn, needs, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -167,15 +167,15 @@ def mount(*args: str) -> None:
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A 1 MiB tmpfs as the cache directory (skipped where mounting is not permitted)."""
+    """A 1 MiB tmpfs as the cache directory (root only; see `needs`)."""
     target = tmp_path / "disk"
     target.mkdir()
     if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("needs root to mount a tmpfs (CI runs as root)")
+        needs("root and mount(8), to mount a tmpfs")
     try:
         mount("-t", "tmpfs", "-o", "size=1m", "tmpfs", str(target))
     except subprocess.CalledProcessError as exc:
-        pytest.skip(f"mount not permitted here: {exc.stderr.decode(errors='replace').strip()}")
+        needs(f"permission to mount a tmpfs: {exc.stderr.decode(errors='replace').strip()}")
     try:
         yield target
     finally:

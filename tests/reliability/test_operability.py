@@ -10,7 +10,7 @@ import subprocess
 import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
-from reliability_harness import API, CHEAP, BufferedClient, free_port, wait_for
+from reliability_harness import API, CHEAP, BufferedClient, free_port, needs, wait_for
 
 from app import create_app
 
@@ -190,7 +190,7 @@ class RedisServer:
 @pytest.fixture
 def redis_server():
     if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed (`make test` installs it: sysdeps-test)")
+        needs("redis-server (`make test` installs it: sysdeps-test)")
     server = RedisServer()
     try:
         yield server
