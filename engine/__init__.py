@@ -9,7 +9,8 @@ No Flask, no clock, no globals, no network. The pipeline:
     samples_to_wav_bytes / samples_to_mp3_bytes              (engine.encode)
     render(spec) -> bytes                      (engine.render: all of the above)
 
-Names are imported lazily so `import engine.spec` stays light (the web app imports it per worker).
+Names are imported lazily so `import engine.spec` stays light, and so the `render` function
+exported here never shadows the `engine.render` module (`engine.render.render` is the function).
 """
 from __future__ import annotations
 
