@@ -71,11 +71,15 @@ class Runner:
                 self._claims = Claims(self.store, stale_after=self.stale_after)
                 self._pid = pid
 
-    def shutdown(self, *, wait: bool = True) -> None:
-        """Stop both lanes (after the renders already queued, when `wait`); for tests and tools."""
+    def shutdown(self, *, wait: bool = True, cancel_queued: bool = False) -> None:
+        """Stop both lanes; for tests and tools.
+
+        `wait` blocks until the renders already running (and, unless `cancel_queued`, those
+        still queued) have finished.
+        """
         for executor in (self._executor, self._fast_executor):
             if executor is not None:
-                executor.shutdown(wait=wait)
+                executor.shutdown(wait=wait, cancel_futures=cancel_queued)
 
     def in_flight(self, job_id: str) -> bool:
         self._ensure_started()

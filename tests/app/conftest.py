@@ -26,8 +26,13 @@ class BufferedClient(FlaskClient):
 
 
 @pytest.fixture
-def make_app(tmp_path) -> Callable[..., Flask]:
-    """Build an app on a fresh cache directory; keyword arguments override settings."""
+def make_app(tmp_path) -> Iterator[Callable[..., Flask]]:
+    """Build an app on a fresh cache directory; keyword arguments override settings.
+
+    At teardown every app's render pool is stopped and its running renders awaited, so no
+    render of one test can start (and be counted by the next test's RenderSpy) later.
+    """
+    made: list[Flask] = []
 
     def make(**settings: Any) -> Flask:
         config = {
@@ -40,9 +45,16 @@ def make_app(tmp_path) -> Callable[..., Flask]:
         }
         app = create_app(config)
         app.test_client_class = BufferedClient
+        made.append(app)
         return app
 
-    return make
+    yield make
+    import engine.render
+
+    if isinstance(engine.render.render, RenderSpy):
+        engine.render.render.gate.set()  # a render held by the test must not hold the teardown
+    for app in made:
+        app.extensions["resonant"].runner.shutdown(wait=True, cancel_queued=True)
 
 
 @pytest.fixture
