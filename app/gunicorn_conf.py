@@ -101,3 +101,9 @@ def on_exit(server):
     path = os.environ.get(_OWNED_METRICS_DIR)
     if path and path == os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         shutil.rmtree(path, ignore_errors=True)
+
+
+def post_worker_init(worker):
+    """Import the engine (numpy, scipy, encoders: about 1 s) before the worker takes requests,
+    so the first render a client asks of each worker does not pay for it."""
+    import engine.render  # noqa: F401

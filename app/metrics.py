@@ -22,7 +22,7 @@ import os
 import time
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -71,24 +71,23 @@ def queued(delta: int) -> None:
     QUEUE.inc(delta)
 
 
-def _endpoint() -> str:
-    rule = request.url_rule
-    return rule.rule if rule is not None else "<unmatched>"
-
-
-def _before() -> None:
-    g.metrics_started = time.perf_counter()
-
+_STARTED = "resonant.metrics_started"  #: environ key: perf_counter() when the request began
 
 #: (method, endpoint, status) -> the labelled counter and histogram children. prometheus_client
 #: validates and looks labels up on every .labels() call; this keeps that off the request path.
 _CHILDREN: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
 
+def _before() -> None:
+    request.environ[_STARTED] = time.perf_counter()
+
+
 def _after(response: Response) -> Response:
-    started = g.pop("metrics_started", None)
-    if started is not None and request.path != METRICS_PATH:
-        key = (request.method, _endpoint(), response.status_code)
+    req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup, not five
+    started = req.environ.pop(_STARTED, None)
+    if started is not None and req.path != METRICS_PATH:
+        rule = req.url_rule
+        key = (req.method, rule.rule if rule is not None else "<unmatched>", response.status_code)
         children = _CHILDREN.get(key)
         if children is None:
             children = _CHILDREN.setdefault(key, (REQUESTS.labels(key[0], key[1], str(key[2])),

@@ -11,6 +11,7 @@ import os
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from app import metrics
 from app.claims import Claims
@@ -18,6 +19,9 @@ from app.errors import ServiceUnavailable
 from app.store import Store
 from engine.errors import EngineError
 from engine.spec import PREVIEW_DURATION, RenderSpec
+
+if TYPE_CHECKING:
+    from engine.synth.tonecache import ToneCache
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +42,14 @@ class Runner:
     """Renders specs in a bounded thread pool; at most one render per job id per process."""
 
     def __init__(self, store: Store, *, pool_size: int, queue_limit: int, cache_max_bytes: int,
-                 stale_after: float):
+                 stale_after: float, tone_cache_bytes: int = 0):
         self.store = store
         self.pool_size = max(1, pool_size)
         self.queue_limit = max(1, queue_limit)
         self.cache_max_bytes = cache_max_bytes
         self.stale_after = stale_after
+        self.tone_cache_bytes = tone_cache_bytes
+        self._tones: ToneCache | None = None  #: tones reused across this process's renders
         self._pid: int | None = None
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
@@ -69,6 +75,11 @@ class Runner:
                 self._fast_executor = ThreadPoolExecutor(self.pool_size, thread_name_prefix="resonant-fast")
                 self._inflight = {}
                 self._claims = Claims(self.store, stale_after=self.stale_after)
+                self._tones = None
+                if self.tone_cache_bytes > 0:  # (numpy and scipy are imported on first use)
+                    from engine.synth.tonecache import ToneCache
+
+                    self._tones = ToneCache(self.tone_cache_bytes)
                 self._pid = pid
 
     def shutdown(self, *, wait: bool = True, cancel_queued: bool = False) -> None:
@@ -130,7 +141,7 @@ class Runner:
             import engine.render  # looked up per call: heavy import, and tests may wrap it
 
             started = time.perf_counter()
-            data = engine.render.render(spec)
+            data = engine.render.render(spec, tones=self._tones)
             metrics.observe_render(spec.format, time.perf_counter() - started)
         except EngineError as exc:
             log.warning("job %s: render failed: %s", spec.id, exc)

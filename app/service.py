@@ -29,6 +29,7 @@ from engine.resolve import resolve_request
 from engine.spec import PREVIEW_DURATION, RenderSpec
 
 PENDING, PROCESSING, COMPLETE, FAILED = "pending", "processing", "complete", "failed"
+_MEMO_LIMIT = 10_000  #: complete job bodies remembered per process before the memo is reset
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,12 @@ class State:
             queue_limit=int(config["RESONANT_QUEUE_LIMIT"]),
             cache_max_bytes=int(config["RESONANT_CACHE_MAX_BYTES"]),
             stale_after=float(config["RESONANT_CLAIM_STALE_SECONDS"]),
+            tone_cache_bytes=int(config["RESONANT_TONE_CACHE_MB"]) * 1024**2,
         )
         self.catalog: PresetCatalog = load_presets(resolve_presets_path(config["RESONANT_PRESETS"]))
         self.max_prompt_chars = int(config["RESONANT_MAX_PROMPT_CHARS"])
+        #: job id -> JSON body of the complete job (it never changes; polled often)
+        self.complete_bodies: dict[str, bytes] = {}
         self.preview_timeout = float(config["RESONANT_PREVIEW_TIMEOUT"])
 
 
@@ -122,7 +126,7 @@ class JobService:
         self._save_spec(spec)
         if state.runner.failure(spec.id) is not None and not state.store.object_ok(spec):
             state.runner.clear_failure(spec.id)
-        job = self._status(spec)
+        job = self._status(state, spec)
         metrics.cache_lookup("job", hit=job.status == COMPLETE)
         if job.status == PENDING:
             state.runner.submit(spec)
@@ -130,18 +134,31 @@ class JobService:
 
     def get(self, job_id: str) -> Job:
         """The job's current state; a pending job nobody renders is (re)queued here."""
-        spec = self._load(job_id)
-        job = self._status(spec)
+        state = self.state
+        spec = self._load(state, job_id)
+        job = self._status(state, spec)
         if job.status == PENDING:
             try:
-                self.state.runner.submit(spec)
+                state.runner.submit(spec)
             except PoolFull:
                 pass  # still pending; a later poll queues it
         return job
 
+    def job_json(self, job: Job) -> bytes:
+        """The job's JSON body, compact as jsonify writes it; a complete job's is built once."""
+        if job.status != COMPLETE:
+            return _compact_json(job.to_dict())
+        bodies = self.state.complete_bodies
+        body = bodies.get(job.spec.id)
+        if body is None:
+            if len(bodies) >= _MEMO_LIMIT:
+                bodies.clear()
+            body = bodies[job.spec.id] = _compact_json(job.to_dict())
+        return body
+
     def open_download(self, job_id: str) -> Download:
         """The verified finished file; JobNotComplete (409) otherwise (and it is re-queued)."""
-        spec = self._load(job_id)
+        spec = self._load(self.state, job_id)
         opened = self.state.store.open_object(spec)
         if opened is None:
             job = self.get(job_id)
@@ -163,7 +180,7 @@ class JobService:
                 state.store.touch(spec.id)
                 return Download(opened[0], opened[1], spec)
             first_look = False
-            job = self._status(spec, known_incomplete=True)
+            job = self._status(state, spec, known_incomplete=True)
             if job.status == FAILED:
                 state.runner.clear_failure(spec.id)  # the next preview request tries again
                 raise PreviewUnavailable(job.error or "Render failed")
@@ -186,16 +203,17 @@ class JobService:
         except OSError as exc:
             raise ServiceUnavailable(f"Cache unavailable: {exc.strerror or exc}") from None
 
-    def _load(self, job_id: str) -> RenderSpec:
+    @staticmethod
+    def _load(state: State, job_id: str) -> RenderSpec:
         if not is_job_id(job_id):
             raise JobNotFound()
-        spec = self.state.store.load_spec(job_id)
+        spec = state.store.load_spec(job_id)
         if spec is None:
             raise JobNotFound()
         return spec
 
-    def _status(self, spec: RenderSpec, *, known_incomplete: bool = False) -> Job:
-        state = self.state
+    @staticmethod
+    def _status(state: State, spec: RenderSpec, *, known_incomplete: bool = False) -> Job:
         if not known_incomplete and state.store.object_ok(spec):
             return Job(spec, COMPLETE)
         error = state.runner.failure(spec.id)
@@ -204,6 +222,10 @@ class JobService:
         if state.runner.claims.is_live(spec.id):
             return Job(spec, PROCESSING)
         return Job(spec, PENDING)  # queued here, or nobody renders it (the caller queues it)
+
+
+def _compact_json(body: dict[str, Any]) -> bytes:
+    return current_app.json.dumps(body, separators=(",", ":")).encode() + b"\n"
 
 
 jobs = JobService()

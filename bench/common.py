@@ -252,6 +252,24 @@ def stop_group(proc: subprocess.Popen) -> None:
         proc.wait(timeout=5)
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time (user + system, seconds) used so far by the live processes of process group
+    `pgid` (a server started by `spawned`: its master and workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after the command: state, ppid, pgrp, ...
+            total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / tick
+
+
 def log_tail(path: Path, chars: int = 1500) -> str:
     with contextlib.suppress(OSError):
         return path.read_text(errors="replace")[-chars:]

@@ -15,16 +15,19 @@ from engine.score import Score
 from engine.synth.master import Analysis, finish
 from engine.synth.mix import mix
 from engine.synth.reverb import Reverb
+from engine.synth.tonecache import ToneCache
 
-__all__ = ["score_to_samples"]
+__all__ = ["ToneCache", "score_to_samples"]
 
 
 def score_to_samples(score: Score, *, sr: int = 44100,
-                     progress: Callable[[float], None] | None = None) -> np.ndarray:
+                     progress: Callable[[float], None] | None = None,
+                     tones: ToneCache | None = None) -> np.ndarray:
     """Render `score` to float32 samples of shape (round(score.duration * sr), 2), C-contiguous.
 
     Channels are (left, right); values stay within [-1, 1] (true peak <= -1 dBTP).
     `progress`, if given, is called with the fraction done (0.0 .. 1.0), non-decreasing.
+    `tones`, if given, supplies tones kept from earlier renders (the samples are the same).
     """
     frames = round(score.duration * sr)
     bus = np.zeros((frames, 2), np.float32)
@@ -35,7 +38,7 @@ def score_to_samples(score: Score, *, sr: int = 44100,
             progress(0.9 * fraction)
 
     mix(score, bus, sr=sr, reverb=Reverb(sr=sr, frames=frames),
-        on_window=analysis.feed, progress=mixed)
+        on_window=analysis.feed, progress=mixed, tones=tones)
     finish(bus, analysis, sr=sr)
     if progress:
         progress(1.0)

@@ -19,6 +19,7 @@ from engine.synth.drums import DrumKit
 from engine.synth.notes import NoteBank
 from engine.synth.reverb import Reverb
 from engine.synth.timbres import velocity_gain, voice_for
+from engine.synth.tonecache import ToneCache
 
 
 def pan_gains(pan: float) -> tuple[float, float]:
@@ -65,8 +66,8 @@ class _Track:
         self.active = {i: w for i, w in self.active.items() if self.ends[i] > b}
 
 
-def _tracks(score: Score, frames: int, sr: int) -> list[_Track]:
-    bank = NoteBank(sr=sr)
+def _tracks(score: Score, frames: int, sr: int, tones: ToneCache | None) -> list[_Track]:
+    bank = NoteBank(sr=sr, tones=tones)
     kit = DrumKit(seed=score.seed, sr=sr)
     tracks = []
     for part in score.parts:
@@ -99,7 +100,7 @@ def _tracks(score: Score, frames: int, sr: int) -> list[_Track]:
 
 def mix(score: Score, bus: np.ndarray, *, sr: int, reverb: Reverb,
         on_window: Callable[[np.ndarray, int], None] | None = None,
-        progress: Callable[[float], None] | None = None) -> None:
+        progress: Callable[[float], None] | None = None, tones: ToneCache | None = None) -> None:
     """Mix every part of `score` into `bus` (float32 (frames, 2)), overwriting it.
 
     Windows are mixed in a (2, n) left/right scratch (contiguous rows are much faster than
@@ -107,7 +108,7 @@ def mix(score: Score, bus: np.ndarray, *, sr: int, reverb: Reverb,
     into bus[a:a + n].
     """
     frames = bus.shape[0]
-    tracks = _tracks(score, frames, sr)
+    tracks = _tracks(score, frames, sr, tones)
     block = reverb.block
     mono = np.empty(block, np.float32)
     send = np.empty(block, np.float32)

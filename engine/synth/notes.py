@@ -15,6 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from engine.synth.timbres import Ramps, Voice, settling, tone, velocity_gain, voice_for
+from engine.synth.tonecache import ToneCache
 
 LAYERS = 4  #: brightness layers across the velocity range (velocity // 32)
 
@@ -76,11 +77,13 @@ class _Key:
 
 class NoteBank:
     """The pitched notes of one render: `plan` every note first, then `note` each one (in any
-    order) to get its waveform. Keys are synthesised on first use and freed after their last."""
+    order) to get its waveform. Keys are synthesised on first use and freed after their last.
+    Tones come from `tones` when given (shared across renders, same samples), else are computed."""
 
-    def __init__(self, *, sr: int):
+    def __init__(self, *, sr: int, tones: ToneCache | None = None):
         self.sr = sr
         self.ramps = Ramps()
+        self._tone = tone if tones is None else tones.tone
         self._keys: dict[tuple[int, int, int], _Key] = {}
 
     @staticmethod
@@ -102,7 +105,7 @@ class NoteBank:
 
     def _build(self, key: tuple[int, int, int], k: _Key) -> None:
         _, pitch, layer = key
-        k.tone = tone(k.voice, pitch, (layer + 0.5) / LAYERS, k.longest + k.n_rel, sr=self.sr, ramps=self.ramps)
+        k.tone = self._tone(k.voice, pitch, (layer + 0.5) / LAYERS, k.longest + k.n_rel, sr=self.sr, ramps=self.ramps)
         env = held_envelope(k.voice, pitch, k.longest, sr=self.sr, ramps=self.ramps)
         k.levels = {n_on: float(env[n_on - 1]) for n_on in k.levels}
         env *= k.tone[: k.longest]

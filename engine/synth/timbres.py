@@ -228,16 +228,39 @@ def _lowpass(cutoff: float, sr: int) -> np.ndarray:
     return sos
 
 
+def tone_shape(voice: Voice, pitch: int, *, sr: int) -> tuple[int, int]:
+    """(full, period) in samples: a tone of `voice` at MIDI `pitch` is computed for its first
+    `full` samples (attack until steady, then one loop); after that its last `period` samples
+    repeat seamlessly."""
+    settle, period, _, _ = _loop_plan(voice, midi_to_hz(pitch), sr)
+    return settle + (FILTER_SETTLE if voice.kind == "saws" else 0) + period, period
+
+
 def tone(voice: Voice, pitch: int, brightness: float, n: int, *, sr: int, ramps: Ramps) -> np.ndarray:
     """The first n samples of the un-enveloped tone of `voice` at MIDI `pitch` (brightness
     0..1): float32 (n,). The attack's changing timbre is computed sample by sample until the
     tone is steady; after that one loop period (whole cycles) repeats seamlessly. Only the
     samples asked for are computed, so short notes cost little.
     """
+    full, period = tone_shape(voice, pitch, sr=sr)
+    return loop_tone(tone_head(voice, pitch, brightness, min(n, full), sr=sr, ramps=ramps), n,
+                     full=full, period=period)
+
+
+def loop_tone(head: np.ndarray, n: int, *, full: int, period: int) -> np.ndarray:
+    """The first n samples of a tone from its computed head (the first min(n', full) samples
+    for some n' >= min(n, full)): a slice, or the head with its last period repeated."""
+    if n <= len(head):
+        return head[:n]
+    return np.concatenate([head, np.resize(head[full - period:], n - full)])
+
+
+def tone_head(voice: Voice, pitch: int, brightness: float, m: int, *, sr: int, ramps: Ramps) -> np.ndarray:
+    """The first m <= full samples of the tone (see `tone_shape`), computed: float32 (m,).
+    Causal throughout (sample i never depends on later samples), so a longer head starts
+    with exactly the samples of a shorter one."""
     f0 = midi_to_hz(pitch)
     settle, period, f, rate = _loop_plan(voice, f0, sr)
-    full = settle + (FILTER_SETTLE if voice.kind == "saws" else 0) + period
-    m = min(n, full)
     if voice.kind == "fm":
         ratio = max(1, round(voice.fm_ratio * f * period / sr)) / (f * period / sr)
         index = voice.fm_index * (0.4 + 0.9 * brightness) * min(1.0, 2000.0 / (f0 * voice.fm_ratio))
@@ -276,10 +299,7 @@ def tone(voice: Voice, pitch: int, brightness: float, n: int, *, sr: int, ramps:
             y *= settling(voice.bright_tau, m, settle, sr=sr, ramps=ramps)
             y *= mix
             y += dull.take(idx)
-    y = np.asarray(y, np.float32)
-    if n > m:  # steady: repeat the last period
-        y = np.concatenate([y, np.resize(y[full - period:], n - full)])
-    return y
+    return np.asarray(y, np.float32)
 
 
 def velocity_gain(velocity: int) -> float:
