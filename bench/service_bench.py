@@ -44,6 +44,7 @@ PREVIEW_BUDGET_S = 0.050
 JOB_BUDGET_S = 0.5
 DOWNLOAD_BUDGET = 0.5
 JOBS_GET_BUDGET = 0.8
+TONE_CACHE_BYTES = 32 * 1024**2  #: the in-process peer keeps tones as a worker does (its default)
 WRK_SECONDS = 4.0
 #: GET /jobs: wrk keeps each connection on the worker that accepted it, so with 16 connections
 #: on 2 workers the accept-time split (8/8 or 12/4) decided a round's rate: the bare peer
@@ -95,7 +96,9 @@ def _post_json(port: int, path: str, payload: dict, conn=None):
 def bench_preview(report: Report, port: int, repeats: int) -> None:
     from engine.render import render
     from engine.spec import RenderSpec
+    from engine.synth.tonecache import ToneCache
 
+    tones = ToneCache(TONE_CACHE_BYTES)
     progress("service: preview cache misses")
     count, warm = max(15, repeats * 5), 10  # a fresh worker needs several renders to settle
     times, engine, bad = [], [], []
@@ -110,13 +113,13 @@ def bench_preview(report: Report, port: int, repeats: int) -> None:
             times.append(elapsed)
             # the peer, paired: the engine alone rendering the same 5 s clip in this process
             spec = RenderSpec(**GEOMETRY, psi=psi, duration_seconds=5.0, format="wav")
-            engine.append(time_call(lambda spec=spec: render(spec)))
+            engine.append(time_call(lambda spec=spec: render(spec, tones=tones)))
     if not times:
         report.skip("POST /preview", f"no successful preview: {bad[:2]}")
         return
     p50, p90 = median(times), percentile(times, 90)
     ok = p50 <= PREVIEW_BUDGET_S
-    report.table(["request", "n", "p50", "p90", "max", "engine alone (paired, in process)",
+    report.table(["request", "n", "p50", "p90", "max", "engine alone (paired, in process, own tone cache)",
                   "service overhead (median of pairs)", "budget ~50 ms"],
                  [("POST /preview (miss, 5 s WAV)", len(times), fmt_s(p50), fmt_s(p90),
                    fmt_s(max(times)), fmt_s(median(engine)), fmt_s(_overhead(times, engine)),
@@ -135,7 +138,9 @@ def bench_jobs(report: Report, port: int, repeats: int) -> str | None:
     """30 s WAV jobs from POST to complete; returns the id of a complete job."""
     from engine.render import render
     from engine.spec import RenderSpec
+    from engine.synth.tonecache import ToneCache
 
+    tones = ToneCache(TONE_CACHE_BYTES)
     progress("service: 30 s WAV jobs, submit -> complete")
     count = max(6, repeats * 2)
     times, engine, done_id, bad = [], [], None, []
@@ -166,13 +171,13 @@ def bench_jobs(report: Report, port: int, repeats: int) -> str | None:
         if i > 0:  # the first job warms the pool and the engine imports of one worker
             times.append(elapsed)
             spec = RenderSpec(**body["params"], duration_seconds=30.0, format="wav")
-            engine.append(time_call(lambda spec=spec: render(spec)))
+            engine.append(time_call(lambda spec=spec: render(spec, tones=tones)))
     if not times:
         report.skip("30 s WAV job", f"no job completed: {bad[:2]}")
         return done_id
     p50 = median(times)
     ok = p50 < JOB_BUDGET_S
-    report.table(["request", "n", "p50", "p90", "max", "engine alone (paired, in process)",
+    report.table(["request", "n", "p50", "p90", "max", "engine alone (paired, in process, own tone cache)",
                   "service overhead (median of pairs)", "budget < 0.5 s"],
                  [("30 s WAV: POST /generate → complete (poll 3 ms)", len(times), fmt_s(p50),
                    fmt_s(percentile(times, 90)), fmt_s(max(times)), fmt_s(median(engine)),
