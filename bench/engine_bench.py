@@ -89,6 +89,7 @@ def bench_wav(report: Report, repeats: int, tmp: Path) -> float | None:
         return None
     try:
         from engine.render import render
+        from engine.synth.tonecache import ToneCache
     except ImportError as err:
         report.skip("WAV vs FluidSynth", f"engine not importable yet: {err}")
         return None
@@ -105,7 +106,9 @@ def bench_wav(report: Report, repeats: int, tmp: Path) -> float | None:
             out = tmp / "fs_out.wav"
             render(s1)  # warm-up: imports, caches, first-touch allocations
             render(s30)
-            times = _time_wav_case(render, s1, s30, mids, out, repeats)
+            tones = ToneCache(32 * 1024**2)  # a service worker's tone cache, warmed by this spec
+            render(s30, tones=tones)
+            times = _time_wav_case(render, s1, s30, mids, out, repeats, tones)
             fs_len = _wav_seconds(out)
             time_cmd(_fluidsynth_argv(mids[1], out))
             fs_len1 = _wav_seconds(out)
@@ -117,17 +120,18 @@ def bench_wav(report: Report, repeats: int, tmp: Path) -> float | None:
         cpu = {k: median([c for _, c in v]) for k, v in times.items()}
         ratio = _marginal_ratio(m)
         cpu_ratio = _marginal_ratio(cpu)
+        warm_ratio = _marginal_ratio({**m, "ours1": m["warm1"], "ours30": m["warm30"]})
         ratios.append(ratio)
         if idx == 1:
             ours30_free = m["ours30"]
         rows.append((label, fmt_s(m["ours1"]), fmt_s(m["ours30"]), fmt_s(m["fs1"]),
                      fmt_s(m["fs30"]), f"{fs_len1:.1f} s / {fs_len:.1f} s", f"{30.0 / m['ours30']:.0f}x",
-                     _ratio_cell(ratio), f"{cpu_ratio:.3f}"))
+                     _ratio_cell(ratio), f"{cpu_ratio:.3f}", f"{warm_ratio:.3f}"))
         report.check(f"WAV {label}", f"{ratio:.3f}", f"< {WAV_BUDGET} (aim {WAV_AIM})",
                      ratio < WAV_BUDGET)
     report.table(["spec", "ours 1 s", "ours 30 s", "fluidsynth 1 s", "fluidsynth 30 s",
                   "fs output 1 s / 30 s", "ours real-time", "marginal ratio ours/fs",
-                  "same, CPU time"], rows)
+                  "same, CPU time", "same, warm tone cache (as in the service)"], rows)
     if ratios:
         report.note(f"Medians of {repeats} interleaved runs. Marginal = t(30 s) − t(1 s); "
                     f"ratio = ours marginal / fluidsynth marginal (budget < {WAV_BUDGET}, aim "
@@ -137,16 +141,22 @@ def bench_wav(report: Report, repeats: int, tmp: Path) -> float | None:
                     "voice's release tail after the MIDI ends, in both runs, so the tail cancels "
                     "in the marginal too. The CPU-time ratio (ours: process time; fluidsynth: "
                     "the child's user+sys) is shown because it is far less sensitive to other "
-                    "load on a shared machine; the budget is judged on wall time.")
+                    "load on a shared machine; the budget is judged on wall time, without a tone "
+                    "cache. The last column renders with a tone cache already holding this "
+                    "spec's instruments, as a service worker's does after its first renders "
+                    "(FluidSynth likewise has its sound font loaded): same bytes, less work.")
     return ours30_free
 
 
 def _time_wav_case(render, s1, s30, mids: dict[int, Path], out: Path,
-                   repeats: int) -> dict[str, list[tuple[float, float]]]:
-    """(wall, CPU) seconds per run of our 1 s / 30 s renders and FluidSynth's, interleaved."""
+                   repeats: int, tones) -> dict[str, list[tuple[float, float]]]:
+    """(wall, CPU) seconds per run of our 1 s / 30 s renders (without and with a warm tone
+    cache) and FluidSynth's, interleaved."""
     return interleaved({
         "ours1": lambda: time_call_cpu(lambda: render(s1)),
         "ours30": lambda: time_call_cpu(lambda: render(s30)),
+        "warm1": lambda: time_call_cpu(lambda: render(s1, tones=tones)),
+        "warm30": lambda: time_call_cpu(lambda: render(s30, tones=tones)),
         "fs1": lambda: time_cmd_cpu(_fluidsynth_argv(mids[1], out)),
         "fs30": lambda: time_cmd_cpu(_fluidsynth_argv(mids[30], out)),
     }, repeats)
