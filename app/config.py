@@ -33,7 +33,7 @@ class Config:
     #: Size cap of the finished files (bytes); least recently used files are evicted past it.
     RESONANT_CACHE_MAX_BYTES = _int("RESONANT_CACHE_MAX_BYTES", 2 * 1024**3)
     #: Memory for synthesised tones kept across renders, per worker process (MiB; 0: off).
-    RESONANT_TONE_CACHE_MB = _int("RESONANT_TONE_CACHE_MB", 32)
+    RESONANT_TONE_CACHE_MB = _int("RESONANT_TONE_CACHE_MB", 16)
     #: The preset catalogue (YAML); default: the one shipped with the engine.
     RESONANT_PRESETS = os.environ.get("RESONANT_PRESETS") or None
     #: Longest prompt accepted (characters); at most the engine's own limit (500).

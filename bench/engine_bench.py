@@ -106,7 +106,7 @@ def bench_wav(report: Report, repeats: int, tmp: Path) -> float | None:
             out = tmp / "fs_out.wav"
             render(s1)  # warm-up: imports, caches, first-touch allocations
             render(s30)
-            tones = ToneCache(32 * 1024**2)  # a service worker's tone cache, warmed by this spec
+            tones = ToneCache(16 * 1024**2)  # a service worker's tone cache, warmed by this spec
             render(s30, tones=tones)
             times = _time_wav_case(render, s1, s30, mids, out, repeats, tones)
             fs_len = _wav_seconds(out)

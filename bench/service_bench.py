@@ -44,7 +44,7 @@ PREVIEW_BUDGET_S = 0.050
 JOB_BUDGET_S = 0.5
 DOWNLOAD_BUDGET = 0.5
 JOBS_GET_BUDGET = 0.8
-TONE_CACHE_BYTES = 32 * 1024**2  #: the in-process peer keeps tones as a worker does (its default)
+TONE_CACHE_BYTES = 16 * 1024**2  #: the in-process peer keeps tones as a worker does (its default)
 WRK_SECONDS = 4.0
 #: GET /jobs: wrk keeps each connection on the worker that accepted it, so with 16 connections
 #: on 2 workers the accept-time split (8/8 or 12/4) decided a round's rate: the bare peer
