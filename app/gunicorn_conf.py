@@ -48,7 +48,7 @@ class JsonAccessLogger(glogging.Logger):
             "path": environ.get("PATH_INFO"),
             "query": environ.get("QUERY_STRING") or None,
             "status": int(status),
-            "bytes": getattr(resp, "sent", None),
+            "bytes": _body_bytes(resp),
             "duration_ms": round(request_time.total_seconds() * 1000, 3),
             "user_agent": environ.get("HTTP_USER_AGENT"),
             "pid": os.getpid(),
@@ -60,6 +60,17 @@ class JsonAccessLogger(glogging.Logger):
 
 
 logger_class = JsonAccessLogger
+
+
+def _body_bytes(resp):
+    """Body bytes sent. gunicorn counts what it writes (`resp.sent`) but not what it hands to
+    sendfile(2) (downloads): a response that went out that way and wrote nothing counts its
+    Content-Length, which sendfile sends whole unless the client went away."""
+    sent = getattr(resp, "sent", None)
+    length = getattr(resp, "response_length", None)
+    if not sent and length and resp.headers_sent and not getattr(resp, "_omits_body", False):
+        return length
+    return sent
 
 
 def _json_protocol_error(sock, status_int, reason, mesg):

@@ -163,8 +163,16 @@ def test_chunked_bodies_are_capped_not_truncated(server, size, expected):
 def test_access_log_is_json_lines(server, tmp_path):
     server.request("GET", f"{API}/healthz")
     server.request("GET", f"{API}/nope?x=%22quoted%22")
+    status, job = server.json("POST", f"{API}/generate", {"prompt": "calm piano", "format": "midi",
+                                                          "duration_seconds": 2})
+    assert status in (200, 202)
+    assert poll_until_complete(server, job["job_id"])["status"] == "complete"
+    status, _, data = server.request("GET", f"{API}/jobs/{job['job_id']}/download")
+    assert status == 200 and data
     server.stop()
     lines = [line for line in (tmp_path / "gunicorn.log").read_text().splitlines() if line.startswith("{")]
     records = [json.loads(line) for line in lines]
     assert {r["path"] for r in records} >= {f"{API}/healthz", f"{API}/nope"}
     assert {"time", "method", "status", "duration_ms", "pid"} <= set(records[-1])
+    (download,) = [r for r in records if r["path"].endswith("/download")]
+    assert download["bytes"] == len(data)  # sent with sendfile(2), which gunicorn does not count
