@@ -18,17 +18,12 @@ from app.claims import Claims
 from app.errors import ServiceUnavailable
 from app.store import Store
 from engine.errors import EngineError
-from engine.spec import PREVIEW_DURATION, RenderSpec
+from engine.spec import RenderSpec
 
 if TYPE_CHECKING:
     from engine.synth.tonecache import ToneCache
 
 log = logging.getLogger(__name__)
-
-
-#: Renders of at most this many seconds (previews, short jobs) run in their own lane of threads,
-#: so a synchronous preview never waits behind queued long renders.
-FAST_LANE_SECONDS = PREVIEW_DURATION
 
 
 class PoolFull(ServiceUnavailable):
@@ -53,7 +48,7 @@ class Runner:
         self._pid: int | None = None
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
-        self._fast_executor: ThreadPoolExecutor | None = None
+        self._preview_executor: ThreadPoolExecutor | None = None
         self._inflight: dict[str, Future[None]] = {}
         self._claims: Claims | None = None
         self.memory_failures: dict[str, str] = {}  # failures that could not be written to disk
@@ -72,7 +67,7 @@ class Runner:
             if self._pid != pid:  # first use in this process (or first use after a fork)
                 self._lock = threading.Lock()
                 self._executor = ThreadPoolExecutor(self.pool_size, thread_name_prefix="resonant-render")
-                self._fast_executor = ThreadPoolExecutor(self.pool_size, thread_name_prefix="resonant-fast")
+                self._preview_executor = ThreadPoolExecutor(self.pool_size, thread_name_prefix="resonant-preview")
                 self._inflight = {}
                 self._claims = Claims(self.store, stale_after=self.stale_after)
                 self._tones = None
@@ -88,7 +83,7 @@ class Runner:
         `wait` blocks until the renders already running (and, unless `cancel_queued`, those
         still queued) have finished.
         """
-        for executor in (self._executor, self._fast_executor):
+        for executor in (self._executor, self._preview_executor):
             if executor is not None:
                 executor.shutdown(wait=wait, cancel_futures=cancel_queued)
 
@@ -97,11 +92,16 @@ class Runner:
         with self._lock:
             return job_id in self._inflight
 
-    def submit(self, spec: RenderSpec) -> Future[None]:
-        """Queue a render of `spec` (or join the one already queued); PoolFull past the bound."""
+    def submit(self, spec: RenderSpec, *, waiting: bool = False) -> Future[None]:
+        """Queue a render of `spec` (or join the one already queued); PoolFull past the bound.
+
+        `waiting`: a client holds its request open for this render (POST /preview). Such renders
+        have their own lane of threads, so they never queue behind jobs, short or long, that
+        clients poll for.
+        """
         self._ensure_started()
-        assert self._executor is not None and self._fast_executor is not None
-        lane = self._fast_executor if spec.duration_seconds <= FAST_LANE_SECONDS else self._executor
+        assert self._executor is not None and self._preview_executor is not None
+        lane = self._preview_executor if waiting else self._executor
         with self._lock:
             future = self._inflight.get(spec.id)
             if future is not None:

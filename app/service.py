@@ -189,7 +189,7 @@ class JobService:
                 raise PreviewUnavailable("Preview render timed out")
             if job.status == PENDING:
                 try:
-                    state.runner.submit(spec).result(timeout=remaining)
+                    state.runner.submit(spec, waiting=True).result(timeout=remaining)
                 except FutureTimeout:
                     raise PreviewUnavailable("Preview render timed out") from None
             else:

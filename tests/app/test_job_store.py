@@ -10,6 +10,7 @@ import pytest
 
 API = "/api/v1"
 BODY = {"params": {"n": 18, "k": 5}, "duration_seconds": 1, "format": "wav"}
+BODY_OMEGA = 1.5  #: the preview's omega in the lane test (the jobs it must not wait behind differ)
 
 
 def cache(app, *parts: str) -> str:
@@ -219,27 +220,30 @@ def test_cache_refusing_the_spec_is_503_and_the_service_stays_up(app, client, ap
     assert api.complete(BODY)["status"] == "complete"
 
 
-def test_preview_is_not_stuck_behind_long_renders(make_app, monkeypatch):
-    """Short renders (previews) have their own lane: a pool busy with long jobs still answers them."""
-    import threading
-
+@pytest.mark.parametrize("seconds", [1, 5, 60])
+def test_preview_is_not_stuck_behind_queued_jobs(make_app, monkeypatch, seconds):
+    """Previews (a client holds its request open) have their own lane: a pool busy with jobs,
+    short or long, still answers them."""
     import engine.render
 
     real, gate = engine.render.render, threading.Event()
+    held = threading.Semaphore(0)
 
-    def hold_long_renders(spec, **kwargs):
-        if spec.duration_seconds > 5:
+    def hold_jobs(spec, **kwargs):
+        if spec.params["omega"] != BODY_OMEGA:  # the jobs below, not the preview
+            held.release()
             assert gate.wait(timeout=60)
         return real(spec, **kwargs)
 
-    monkeypatch.setattr(engine.render, "render", hold_long_renders)
+    monkeypatch.setattr(engine.render, "render", hold_jobs)
     app = make_app(RESONANT_POOL_SIZE=1, RESONANT_PREVIEW_TIMEOUT=3)
     client = app.test_client()
     try:
-        for omega in (1.0, 2.0, 3.0):  # one long job renders (held), two wait behind it
-            assert client.post(f"{API}/generate", json={**BODY, "duration_seconds": 60,
-                                                        "params": {**BODY["params"], "omega": omega}}).status_code == 202
-        preview = client.post(f"{API}/preview", json=BODY)
+        for omega in (2.0, 3.0, 4.0):  # one job renders (held), two wait behind it
+            job = {**BODY, "duration_seconds": seconds, "params": {**BODY["params"], "omega": omega}}
+            assert client.post(f"{API}/generate", json=job).status_code == 202
+        assert held.acquire(timeout=30)  # the job lane is busy
+        preview = client.post(f"{API}/preview", json={**BODY, "params": {**BODY["params"], "omega": BODY_OMEGA}})
         assert preview.status_code == 200 and preview.mimetype == "audio/wav"
     finally:
         gate.set()
