@@ -15,15 +15,19 @@ import json
 import os
 import runpy
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from http.client import HTTPConnection
 from pathlib import Path
+from typing import TypeVar
 
 from bench.common import (
     ROOT,
     Report,
+    WrkResult,
     fmt_s,
     free_port,
     group_cpu_seconds,
@@ -37,6 +41,8 @@ from bench.common import (
     time_call,
     wait_http,
 )
+
+T = TypeVar("T")
 
 GUNICORN_CONF = ROOT / "app" / "gunicorn_conf.py"
 WORKERS = "2"
@@ -244,9 +250,9 @@ def bench_download(report: Report, port: int, job_id: str, rounds: int, tmp: Pat
     argv = ["nginx", "-c", str(ngx / "nginx.conf"), "-p", str(ngx), "-e", str(ngx / "nginx-error.log")]
     progress("service: cached download, ours vs nginx (wrk)")
     res = _versus_peer(report, "download vs nginx", argv, log=tmp / "nginx.out", port=nport, path="/file.wav",
-                       error_log=ngx / "nginx-error.log", rounds=rounds,
-                       urls={"ours": f"http://127.0.0.1:{port}{path}", "nginx": f"http://127.0.0.1:{nport}/file.wav"},
-                       timeout=15)
+                       error_log=ngx / "nginx-error.log", timeout=15,
+                       measure=lambda _peer: _alternate(rounds, {
+                           "ours": f"http://127.0.0.1:{port}{path}", "nginx": f"http://127.0.0.1:{nport}/file.wav"}))
     if res is None:
         return
     ours, peer = (median([x.rps for x in res[k]]) for k in ("ours", "nginx"))
@@ -265,11 +271,11 @@ def bench_download(report: Report, port: int, job_id: str, rounds: int, tmp: Pat
 
 
 def _versus_peer(report: Report, label: str, argv: list[str], *, log: Path, port: int, path: str,
-                 error_log: Path, rounds: int, urls: dict[str, str], timeout: float = 40.0,
-                 env: dict[str, str] | None = None, cwd: Path | None = None) -> dict | None:
-    """Start a peer server, wait until it answers `path`, then run wrk rounds alternating `urls`.
+                 error_log: Path, measure: Callable[[subprocess.Popen], T], timeout: float = 40.0,
+                 env: dict[str, str] | None = None, cwd: Path | None = None) -> T | None:
+    """Start a peer server, wait until it answers `path`, then `measure(peer process)`.
 
-    Returns the wrk results per name, or None (reported as skipped) if the peer never came up.
+    Returns what `measure` returns, or None (reported as skipped) if the peer never came up.
     """
     with spawned(argv, log=log, env=env, cwd=cwd) as proc:
         try:
@@ -277,7 +283,19 @@ def _versus_peer(report: Report, label: str, argv: list[str], *, log: Path, port
         except RuntimeError as err:
             report.skip(label, f"{err} {log_tail(error_log)}")
             return None
-        return _alternate(rounds, urls)
+        return measure(proc)
+
+
+def _paired_rounds(servers: dict[str, tuple[str, int]]) -> dict[str, list[tuple[WrkResult, float]]]:
+    """JOBS_GET_ROUNDS alternating wrk rounds against {name: (url, server process group)}:
+    per name, each round's wrk result and the CPU seconds its server used meanwhile."""
+    res: dict[str, list[tuple[WrkResult, float]]] = {name: [] for name in servers}
+    for _ in range(JOBS_GET_ROUNDS):
+        for name, (url, pgid) in servers.items():
+            cpu = group_cpu_seconds(pgid)
+            run = run_wrk(url, connections=JOBS_GET_CONNECTIONS, seconds=JOBS_GET_SECONDS)
+            res[name].append((run, group_cpu_seconds(pgid) - cpu))
+    return res
 
 
 def bench_jobs_get(report: Report, port: int, server_pgid: int, job_id: str, tmp: Path) -> None:
@@ -289,20 +307,13 @@ def bench_jobs_get(report: Report, port: int, server_pgid: int, job_id: str, tmp
     argv = [_gunicorn(), "--config", str(GUNICORN_CONF), "bench.bare_app:app"]
     path = f"/api/v1/jobs/{job_id}"
     progress("service: GET /jobs/{id}, ours vs bare Flask (wrk)")
-    with spawned(argv, log=tmp / "bare.log", env=_env(bport, tmp / "bare-cache"), cwd=ROOT) as peer:
-        try:
-            wait_http(bport, path, peer)
-        except RuntimeError as err:
-            report.skip("GET /jobs vs bare Flask", f"{err} {log_tail(tmp / 'bare.log')}")
-            return
-        servers = {"ours": (f"http://127.0.0.1:{port}{path}", server_pgid),
-                   "bare": (f"http://127.0.0.1:{bport}{path}", peer.pid)}
-        res: dict[str, list] = {name: [] for name in servers}
-        for _ in range(JOBS_GET_ROUNDS):
-            for name, (url, pgid) in servers.items():
-                cpu = group_cpu_seconds(pgid)
-                run = run_wrk(url, connections=JOBS_GET_CONNECTIONS, seconds=JOBS_GET_SECONDS)
-                res[name].append((run, group_cpu_seconds(pgid) - cpu))
+    res = _versus_peer(
+        report, "GET /jobs vs bare Flask", argv, log=tmp / "bare.log", port=bport, path=path,
+        error_log=tmp / "bare.log", env=_env(bport, tmp / "bare-cache"), cwd=ROOT,
+        measure=lambda peer: _paired_rounds({"ours": (f"http://127.0.0.1:{port}{path}", server_pgid),
+                                             "bare": (f"http://127.0.0.1:{bport}{path}", peer.pid)}))
+    if res is None:
+        return
     ratios = [o.rps / b.rps for (o, _), (b, _) in zip(res["ours"], res["bare"], strict=True) if b.rps]
     ratio = median(ratios) if ratios else 0.0
     rps = {k: median([r.rps for r, _ in v]) for k, v in res.items()}
