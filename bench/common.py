@@ -24,6 +24,14 @@ from http.client import HTTPConnection
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def worker_tone_cache_bytes() -> int:
+    """The tone cache a service worker keeps (RESONANT_TONE_CACHE_MB, as app.config reads it),
+    so in-process peers render the way a worker does."""
+    from app.config import Config
+
+    return int(Config.RESONANT_TONE_CACHE_MB) * 1024**2
 RESULTS_DIR = ROOT / "bench" / "results"
 
 

@@ -40,6 +40,7 @@ from bench.common import (
     spawned,
     time_call,
     wait_http,
+    worker_tone_cache_bytes,
 )
 
 T = TypeVar("T")
@@ -50,7 +51,6 @@ PREVIEW_BUDGET_S = 0.050
 JOB_BUDGET_S = 0.5
 DOWNLOAD_BUDGET = 0.5
 JOBS_GET_BUDGET = 0.8
-TONE_CACHE_BYTES = 16 * 1024**2  #: the in-process peer keeps tones as a worker does (its default)
 WRK_SECONDS = 4.0
 #: GET /jobs: wrk keeps each connection on the worker that accepted it, so with 16 connections
 #: on 2 workers the accept-time split (8/8 or 12/4) decided a round's rate: the bare peer
@@ -104,7 +104,7 @@ def bench_preview(report: Report, port: int, repeats: int) -> None:
     from engine.spec import RenderSpec
     from engine.synth.tonecache import ToneCache
 
-    tones = ToneCache(TONE_CACHE_BYTES)
+    tones = ToneCache(worker_tone_cache_bytes())  # as a worker's
     progress("service: preview cache misses")
     count, warm = max(15, repeats * 5), 10  # a fresh worker needs several renders to settle
     times, engine, bad = [], [], []
@@ -146,7 +146,7 @@ def bench_jobs(report: Report, port: int, repeats: int) -> str | None:
     from engine.spec import RenderSpec
     from engine.synth.tonecache import ToneCache
 
-    tones = ToneCache(TONE_CACHE_BYTES)
+    tones = ToneCache(worker_tone_cache_bytes())  # as a worker's
     progress("service: 30 s WAV jobs, submit -> complete")
     count = max(6, repeats * 2)
     times, engine, done_id, bad = [], [], None, []
