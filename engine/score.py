@@ -18,12 +18,19 @@ class Note:
     start, end: seconds (0 <= start < end <= Score.duration).
     pitch: MIDI pitch 0..127 (for drum parts: the General MIDI percussion key, e.g. 36 kick).
     velocity: MIDI velocity 1..127.
+    glide: semitones; the note starts this far from `pitch` and slides onto it over
+        GLIDE_SECONDS (an 808 bass glide; the MIDI carries it as pitch bend). 0: no glide.
     """
 
     start: float
     end: float
     pitch: int
     velocity: int
+    glide: int = 0
+
+
+GLIDE_SECONDS = 0.09  #: seconds a gliding note takes to reach its pitch
+BEND_RANGE = 12  #: semitones of MIDI pitch-bend range the MIDI file sets (RPN 0) for glides
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +38,8 @@ class Part:
     """One voice: a General MIDI instrument and its notes, sorted by (start, pitch).
 
     name: role of the voice ("bass", "harmony", "melody", "drums", ...).
-    program: General MIDI program number 0..127 (ignored when is_drum).
+    program: General MIDI program number 0..127; for the drum part the GM drum kit
+        (0 standard, 16 power, 24 electronic/909, 25 TR-808, 32 jazz, 40 brush, 48 orchestra).
     is_drum: True for the percussion part (MIDI channel 10).
     pan: stereo position -1.0 (left) .. +1.0 (right).
     """
@@ -57,6 +65,22 @@ class Part:
 
 
 @dataclass(frozen=True, slots=True)
+class Effects:
+    """Bus effects a style asks for (the audio renderer applies them; MIDI cannot carry them).
+
+    reverb: scale of every voice's reverb send (0 dry .. 2 very wet; 1 as the voices set it).
+    crackle: vinyl crackle and hiss level 0..1 (lo-fi); 0 none.
+    tape: lo-fi tone 0..1: bus low-pass (from ~16 kHz at 0 down to ~4.5 kHz at 1) and wow.
+    drive: bus saturation 0..1 (soft clipping before mastering); 0 none.
+    """
+
+    reverb: float = 1.0
+    crackle: float = 0.0
+    tape: float = 0.0
+    drive: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Score:
     """A whole piece.
 
@@ -66,6 +90,9 @@ class Score:
     seed: 64-bit seed for any randomness a renderer needs (e.g. noise for percussion), taken
           from the spec hash so the same spec always gives the same samples.
     parts: the voices.
+    meter: time signature (beats per bar, beat unit): (4, 4), (3, 4) or (6, 8).
+    style: id of the style the piece was composed in ("" for none).
+    effects: bus effects for the audio renderer.
     """
 
     tempo: float
@@ -73,6 +100,9 @@ class Score:
     tonic: int
     seed: int
     parts: tuple[Part, ...]
+    meter: tuple[int, int] = (4, 4)
+    style: str = ""
+    effects: Effects = Effects()
 
     def all_notes(self) -> list[Note]:
         """Every pitched (non-drum) note, sorted by start time."""
