@@ -35,3 +35,7 @@ class PresetFileError(EngineError):
 
 class RenderError(EngineError):
     """Rendering failed for a valid spec (a bug or a resource problem, not bad input)."""
+
+
+class StyleFileError(EngineError):
+    """The style catalogue (engine/data/styles.yaml) is malformed; raised at load time."""

@@ -18,13 +18,14 @@ import yaml
 
 from engine.errors import ParameterError, PresetFileError, UnknownPresetError
 from engine.spec import GEOMETRY_FIELDS, TEMPO_RANGE, validate_geometry
+from engine.styles import style_catalog
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  #: libyaml when available (5-10x faster)
 
 FAMILIES = ("mood", "genre", "scene", "experimental")
 MIN_TAGS = 5
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_REQUIRED = ("id", "name", "description", "tags", "family", "params", "tempo")
+_REQUIRED = ("id", "name", "description", "tags", "family", "style", "params", "tempo")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Preset:
 
     id: slug (``"chase-scene"``). name: display name. description: one evocative sentence.
     tags: at least five words people use for it. family: mood | genre | scene | experimental.
+    style: id of the style it plays in (engine/data/styles.yaml).
     params: all six geometry fields (validated, completed). tempo: suggested BPM (40..300).
     """
 
@@ -41,17 +43,19 @@ class Preset:
     description: str
     tags: tuple[str, ...]
     family: str
+    style: str
     params: dict[str, Any] = field(hash=False)
     tempo: float
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able form: id, name, description, tags (list), family, params, tempo."""
+        """JSON-able form: id, name, description, tags (list), family, style, params, tempo."""
         return {
             "id": self.id,
             "name": self.name,
             "description": self.description,
             "tags": list(self.tags),
             "family": self.family,
+            "style": self.style,
             "params": dict(self.params),
             "tempo": self.tempo,
         }
@@ -132,6 +136,8 @@ def preset_from_dict(raw: Any, index: int) -> Preset:
         raise _fail(label, "tags", f"must hold at least {MIN_TAGS} distinct tags")
     if raw["family"] not in FAMILIES:
         raise _fail(label, "family", "must be one of " + ", ".join(FAMILIES))
+    if raw["style"] not in style_catalog():
+        raise _fail(label, "style", "must be one of " + ", ".join(style_catalog().ids()))
     params = raw["params"]
     if not isinstance(params, dict):
         raise _fail(label, "params", "must be a mapping of geometry fields")
@@ -152,6 +158,7 @@ def preset_from_dict(raw: Any, index: int) -> Preset:
         description=raw["description"].strip(),
         tags=tuple(t.strip() for t in tags),
         family=raw["family"],
+        style=raw["style"],
         params={f: geometry[f] for f in GEOMETRY_FIELDS},
         tempo=float(tempo),
     )

@@ -36,11 +36,13 @@ def resolve_request(
     tempo: float | None = None,
     duration_seconds: float | None = None,
     format: str | None = None,
+    style: str | None = None,
 ) -> RenderSpec:
     """Resolve a request to a validated, canonical RenderSpec.
 
     prompt: free text; params: geometry overrides; preset: a preset id (CLI's --preset);
-    tempo: BPM or None; duration_seconds: seconds or None (30); format: wav|mp3|midi or None.
+    tempo: BPM or None; duration_seconds: seconds or None (30); format: wav|mp3|midi or None;
+    style: a style id, overriding the preset's (None: the preset's, else the geometry's).
     Raises MissingInputError, ParameterError (names the field and range) or UnknownPresetError.
     """
     if prompt is None and params is None and preset is None:
@@ -66,4 +68,5 @@ def resolve_request(
         duration_seconds=duration_seconds if duration_seconds is not None else DEFAULT_DURATION,
         format=format if format is not None else DEFAULT_FORMAT,
         preset=matched,
+        style=style if style is not None else (catalog.get(matched).style if matched else None),
     )

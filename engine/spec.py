@@ -14,9 +14,10 @@ from functools import cached_property
 from typing import Any
 
 from engine.errors import ParameterError
+from engine.styles import get_style, style_for_geometry
 
 #: Bump whenever a change alters output bytes for an existing spec (cache keys include it).
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
 
 SAMPLE_RATE = 44100  #: Hz, every audio output
 FORMATS = ("wav", "mp3", "midi")
@@ -43,6 +44,9 @@ GEOMETRY_DEFAULTS: dict[str, Any] = {
     "lock_psi_tau": True,
 }
 GEOMETRY_FIELDS = ("n", "k", "omega", "xi", "psi", "lock_psi_tau")
+
+#: Optional fields added after 1.0: left out of to_dict (and so of the id) while None.
+_OPTIONAL_FIELDS = ("style",)
 
 #: Decimal places kept for each float field; values are rounded to these on construction.
 _FLOAT_PLACES = {"omega": 6, "xi": 6, "psi": 6, "tempo": 3, "duration_seconds": 3}
@@ -116,6 +120,8 @@ class RenderSpec:
     lock_psi_tau: onsets on a 16th-note grid with percussion. tempo: BPM (40..300).
     duration_seconds: seconds (1..300). format: wav | mp3 | midi. sample_rate: Hz.
     preset: id of the preset a prompt matched (a label: it is part of the id, not the music).
+    style: id of the style (engine/data/styles.yaml) named by the request or its preset; None:
+        chosen from the geometry (`style_id`). Left out of the hashed form when None.
     """
 
     n: int
@@ -130,6 +136,7 @@ class RenderSpec:
     sample_rate: int = SAMPLE_RATE
     preset: str | None = None
     engine_version: str = field(default=ENGINE_VERSION)
+    style: str | None = None
 
     def __post_init__(self) -> None:
         geometry = validate_geometry({f: getattr(self, f) for f in GEOMETRY_FIELDS}, prefix="params.")
@@ -137,6 +144,8 @@ class RenderSpec:
         duration = _check_number("duration_seconds", self.duration_seconds, *DURATION_RANGE, integer=False)
         if self.format not in FORMATS:
             raise ParameterError("format", "one of " + ", ".join(FORMATS))
+        if self.style is not None:
+            get_style(self.style)  # ParameterError naming 'style' and the valid ids
         if self.sample_rate != SAMPLE_RATE:
             raise ParameterError("sample_rate", str(SAMPLE_RATE))
         values = {**geometry, "tempo": float(tempo), "duration_seconds": float(duration)}
@@ -151,8 +160,13 @@ class RenderSpec:
         return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:
-        """All fields as plain JSON-able data (a new dict each call)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """All fields as plain JSON-able data (a new dict each call); optional fields that are
+        at their default (None) are left out, so adding one never changes existing ids."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name in _OPTIONAL_FIELDS:
+            if out[name] is None:
+                del out[name]
+        return out
 
     def canonical_json(self) -> str:
         """Sorted keys, no whitespace, floats already quantised: the hashed form."""
@@ -161,6 +175,13 @@ class RenderSpec:
     @cached_property
     def _canonical_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+    @property
+    def style_id(self) -> str:
+        """The style the piece plays in: the one named, else the geometry's (style_for_geometry)."""
+        if self.style is not None:
+            return self.style
+        return style_for_geometry(omega=self.omega, xi=self.xi, lock_psi_tau=self.lock_psi_tau)
 
     @cached_property
     def id(self) -> str:
