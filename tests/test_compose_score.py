@@ -53,7 +53,7 @@ def check_sane(s: RenderSpec, score: Score) -> None:
     assert {"bass", "harmony", "melody"} <= set(names)
     assert ("drums" in names) == s.lock_psi_tau
     pitched = [p for p in score.parts if not p.is_drum]
-    assert len({p.program for p in pitched}) == len(pitched)  # distinct timbres
+    assert len({p.name for p in pitched}) == len(pitched)  # one track per voice
     assert len({p.pan for p in score.parts if not p.is_drum}) == len(pitched)
     for part in score.parts:
         assert part.notes, part.name
@@ -68,7 +68,7 @@ def check_sane(s: RenderSpec, score: Score) -> None:
             m = a["pitch"] == p
             assert np.all(a["start"][m][1:] >= a["end"][m][:-1] - 1e-9)
     bass, harmony, melody = (next(p for p in score.parts if p.name == r).arrays() for r in ("bass", "harmony", "melody"))
-    assert 24 <= bass["pitch"].min() and bass["pitch"].max() <= 55
+    assert 24 <= bass["pitch"].min() and bass["pitch"].max() <= 60
     assert 40 <= harmony["pitch"].min() and harmony["pitch"].max() <= 88
     assert 50 <= melody["pitch"].min() and melody["pitch"].max() <= 96
     assert max_gap(score) <= 1.0

@@ -1,13 +1,17 @@
-"""Composition: a RenderSpec's geometry -> a Score (the single source for audio and MIDI).
+"""Composition: a RenderSpec -> a Score (the single source for audio and MIDI), in a style.
 
-    n, k   scale family from the generator 12*k/n semitones (scales.py); the melody walks
-           p_j = j*k mod n, so it repeats every n/gcd(n, k) notes; larger n adds chord
-           extensions and (n >= 48) an arpeggio voice.
-    omega  |omega|: melody onsets per bar, chord changes per bar, busier bass/drums;
-           sign: melodic contour rises (> 0) or falls (< 0) through each phrase.
+The style (engine/data/styles.yaml; the spec's, else the geometry's) sets meter, feel, form,
+instruments, drum grooves, bass and comping patterns, progressions and melody character. The
+geometry keeps its meanings inside it:
+
+    n, k   scale family from the generator 12*k/n (scales.py): every note is a scale tone; the
+           generator is the melody's characteristic leap; phrases cycle through n/gcd(n, k)
+           variants; larger n adds chord extensions and (n >= 48) an arpeggio voice.
+    omega  |omega|: melody notes per bar, chord changes per bar, busier grooves;
+           sign: the melodic contour rises (> 0) or falls (< 0) through each phrase.
     xi     |xi|: register width and dynamic range; sign: major-like (>= 0) / minor-like mode.
-    psi    tonic pitch class (spec.tonic); tonic chords and bass open and close phrases.
-    lock_psi_tau  True: all onsets on the 16th grid plus drums; False: free timing, no drums.
+    psi    tonic pitch class (spec.tonic): the bass and the cadences establish it.
+    lock_psi_tau  True: onsets on the style's grid, with its drum kit; False: free timing, no drums.
     tempo, duration_seconds  BPM and seconds; every note ends by the end of the piece.
 
 Deterministic: all randomness comes from numpy.random.default_rng(spec.seed).
@@ -16,69 +20,88 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.compose.drums import drum_notes
-from engine.compose.form import make_form
-from engine.compose.harmony import bass_notes, harmony_notes
-from engine.compose.melody import arpeggio_notes, melody_notes
+from engine.compose.bass import bass_notes
+from engine.compose.comping import comping_notes, pad_notes
+from engine.compose.drums import drum_notes, kick_ticks
+from engine.compose.form import Form, make_form
+from engine.compose.harmony import extension_for
+from engine.compose.melody import (
+    arpeggio_notes,
+    counter_notes,
+    melody_notes,
+    timpani_notes,
+)
+from engine.compose.notes import NoteList
 from engine.compose.perform import build_part, to_seconds, velocities
 from engine.compose.scales import mode_for
-from engine.score import Score
+from engine.score import Effects, Part, Score
 from engine.spec import RenderSpec
+from engine.styles import Style, get_style
 
 __all__ = ["params_to_score"]
 
-#: General MIDI programs per role; the geometry picks one (slow/sustained vs fast/percussive).
-MELODY_SUSTAINED = (73, 71, 68, 40, 65)  # flute, clarinet, oboe, violin, alto sax
-MELODY_STRUCK = (11, 0, 13, 24, 80)  # vibraphone, piano, xylophone, nylon guitar, square lead
-HARMONY_SUSTAINED = (89, 48, 52, 19)  # warm pad, strings, choir aahs, church organ
-HARMONY_STRUCK = (0, 4, 46, 5)  # piano, e-piano, harp, e-piano 2
-BASS_LOCKED = (33, 34, 38)  # fingered, picked, synth bass
-BASS_FREE = (32, 35)  # acoustic, fretless
-ARPEGGIO = (46, 8, 108)  # harp, celesta, kalimba
+ARPEGGIO_PROGRAMS = (46, 8, 108)  #: harp, celesta, kalimba: the large-n texture voice
+PAD_SECTIONS = {"chorus", "drop", "bridge"}  #: where a held pad joins the comping
+COUNTER_SECTIONS = {"chorus", "drop", "solo"}
+ARPEGGIO_SECTIONS = {"chorus", "drop", "solo", "build"}
+#: role -> (base velocity, pan -1..1, timing lag in seconds in free time)
+VOICING = {"bass": (92, 0.0, 0.012), "harmony": (66, -0.3, 0.0), "pad": (52, 0.35, 0.0),
+           "melody": (94, 0.15, 0.0), "counter": (74, -0.45, 0.0), "timpani": (92, -0.2, 0.0),
+           "arpeggio": (56, 0.55, 0.0), "drums": (100, 0.0, 0.0)}
 
 
-def _programs(spec: RenderSpec) -> dict[str, int]:
-    a = abs(spec.omega)
-    melody = (MELODY_STRUCK if a >= 3 else MELODY_SUSTAINED)[(spec.n + spec.k) % 5]
-    harmony = (HARMONY_STRUCK if a >= 2 else HARMONY_SUSTAINED)[spec.k % 4]
-    if harmony == melody:
-        harmony = HARMONY_STRUCK[(spec.k + 1) % 4]
-    bass = BASS_LOCKED[min(2, int(a / 3.5))] if spec.lock_psi_tau else BASS_FREE[spec.n % 2]
-    arpeggio = next(p for i in range(3) if (p := ARPEGGIO[(spec.n // 48 + i) % 3]) not in (melody, harmony))
-    return {"melody": melody, "harmony": harmony, "bass": bass, "arpeggio": arpeggio}
+def _perform(name: str, program: int, notes: NoteList, form: Form, style: Style, *, locked: bool,
+             xi: float, rng: np.random.Generator, is_drum: bool = False) -> Part | None:
+    if not len(notes):
+        return None
+    base, pan, lag = VOICING[name]
+    arrays = notes.arrays()
+    start, end = to_seconds(arrays, form, style, locked=locked, lag=lag, rng=rng)
+    vel = velocities(arrays, form, base=base, xi=xi, rng=rng)
+    part = build_part(name, program, pan, start=start, end=end, pitch=arrays["pitch"], velocity=vel,
+                      glide=arrays["glide"], is_drum=is_drum)
+    return part if part.notes else None
 
 
 def params_to_score(spec: RenderSpec) -> Score:
     """Compose the piece for `spec`: tempo BPM, times in seconds, MIDI pitches and velocities."""
     rng = np.random.default_rng(spec.seed)
+    style = get_style(spec.style_id)
     locked = spec.lock_psi_tau
     mode = mode_for(spec.n, spec.k, spec.xi)
     tonic = spec.tonic
-    form = make_form(tempo=spec.tempo, duration=spec.duration_seconds, omega=spec.omega,
-                     mode=mode, n=spec.n, k=spec.k)
-    programs = _programs(spec)
-    voices = [
-        ("bass", bass_notes(form, mode, tonic=tonic, omega=spec.omega, xi=spec.xi), 88, 0.0, 0.012),
-        ("harmony", harmony_notes(form, mode, tonic=tonic, omega=spec.omega, xi=spec.xi), 62, -0.35, 0.0),
-        ("melody", melody_notes(form, mode, tonic=tonic, n=spec.n, k=spec.k, omega=spec.omega, xi=spec.xi,
-                                locked=locked), 92, 0.25, 0.0),
+    ext = extension_for(style.extension, spec.n)
+    form = make_form(style, tempo=spec.tempo, duration=spec.duration_seconds, omega=spec.omega,
+                     meter=style.meter)
+    inst = style.instruments
+    drums = drum_notes(form, style, omega=spec.omega) if locked and style.kit is not None else NoteList()
+    melody = melody_notes(form, style, mode, tonic=tonic, extension=ext, n=spec.n, k=spec.k,
+                          omega=spec.omega, xi=spec.xi, rng=rng)
+    voices: list[tuple[str, int, NoteList]] = [
+        ("bass", inst["bass"], bass_notes(form, style, mode, tonic=tonic, extension=ext, omega=spec.omega,
+                                          xi=spec.xi, kick_ticks=np.asarray(kick_ticks(drums)), rng=rng)),
+        ("harmony", inst["harmony"], comping_notes(form, style, mode, tonic=tonic, extension=ext,
+                                                   omega=spec.omega, xi=spec.xi, locked=locked)),
+        ("melody", inst["melody"], melody),
     ]
+    if "pad" in inst:
+        voices.append(("pad", inst["pad"], pad_notes(form, mode, tonic=tonic, extension=ext, sections=PAD_SECTIONS)))
+    if "counter" in inst:
+        voices.append(("counter", inst["counter"], counter_notes(melody, form, mode, tonic=tonic,
+                                                                 sections=COUNTER_SECTIONS)))
+    if "timpani" in inst:
+        voices.append(("timpani", inst["timpani"], timpani_notes(form, mode, tonic=tonic)))
     if spec.n >= 48:
-        voices.append(("arpeggio", arpeggio_notes(form, mode, tonic=tonic, omega=spec.omega, locked=locked),
-                       58, 0.55, 0.0))
-    parts = []
-    for name, notes, base, pan, lag in voices:
-        start, end = to_seconds(notes, form, locked=locked, lag=lag, rng=rng)
-        vel = velocities(notes["start"], form, base=base, xi=spec.xi, rng=rng)
-        part = build_part(name, programs[name], pan, start=start, end=end, pitch=notes["pitch"], velocity=vel)
-        if part.notes:  # the arpeggio of a very short piece may have none
+        used = set(inst.values())
+        program = next((p for p in ARPEGGIO_PROGRAMS if p not in used), ARPEGGIO_PROGRAMS[0])
+        voices.append(("arpeggio", program, arpeggio_notes(form, mode, tonic=tonic, extension=ext,
+                                                           omega=spec.omega, sections=ARPEGGIO_SECTIONS)))
+    parts = [p for name, program, notes in voices
+             if (p := _perform(name, program, notes, form, style, locked=locked, xi=spec.xi, rng=rng))]
+    if len(drums):
+        part = _perform("drums", style.kit or 0, drums, form, style, locked=True, xi=spec.xi, rng=rng, is_drum=True)
+        if part:
             parts.append(part)
-    if locked:
-        notes = drum_notes(form, omega=spec.omega, tempo=spec.tempo)
-        start, end = to_seconds(notes, form, locked=True, lag=0.0, rng=rng)
-        vel = velocities(notes["start"], form, base=96, xi=spec.xi, rng=rng)
-        vel = np.where(np.isin(notes["pitch"], (42, 44)), np.maximum(1, vel - 28), vel)
-        parts.append(build_part("drums", 0, 0.0, start=start, end=end, pitch=notes["pitch"], velocity=vel,
-                                is_drum=True))
+    effects = Effects(**{k: float(v) for k, v in style.mix.items()})
     return Score(tempo=spec.tempo, duration=spec.duration_seconds, tonic=tonic, seed=spec.seed,
-                 parts=tuple(parts))
+                 parts=tuple(parts), meter=style.meter, style=style.id, effects=effects)

@@ -1,55 +1,61 @@
-"""Drums (only when lock_psi_tau): a clear pulse on the 16th grid, busier with |omega|.
+"""Drums (only when lock_psi_tau and the style has a kit): the style's grooves, section by section.
 
-General MIDI keys: 36 kick, 38 snare, 42 closed hat, 44 pedal hat, 46 open hat, 49 crash.
-Kick on beats 1 and 3 (every beat when |omega| >= 5), snare backbeat on 2 and 4, hats on
-quarters, 8ths or 16ths; a Euclidean snare fill ends each phrase.
+Each bar plays one of the style's grooves (engine/data/styles.yaml): the sparse one in verses,
+the busy one in choruses and drops or when |omega| >= 4. Intros start without drums, then
+bring in the kick and hats (outros keep just those); breakdowns keep only hats and shakers; the bar before a new section is the style's
+fill; a section of energy >= 0.85 opens with a crash; the piece ends on kick and crash.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from engine.compose.form import Form
-from engine.compose.rhythm import (
-    SIXTEENTH,
-    TICKS_PER_BAR,
-    TICKS_PER_BEAT,
-    euclid,
-    onsets_of,
-)
+from engine.compose.notes import NoteList
+from engine.compose.rhythm import lane_hits
+from engine.styles import LANES, Style
 
-KICK, SNARE, HAT, PEDAL_HAT, OPEN_HAT, CRASH = 36, 38, 42, 44, 46, 49
+#: Base velocity factor of each lane (times the part's base velocity).
+LANE_LEVEL = {"kick": 1.0, "snare": 0.97, "clap": 0.9, "rim": 0.8, "hat": 0.7, "pedal": 0.6, "ohat": 0.75,
+              "crash": 0.9, "ride": 0.75, "bell": 0.8, "tamb": 0.65, "cowbell": 0.7, "shaker": 0.55,
+              "clave": 0.75, "conga_hi": 0.75, "conga_lo": 0.8, "tom_lo": 0.9, "tom_mid": 0.88,
+              "tom_hi": 0.85, "wood": 0.7, "triangle": 0.6}
+INTRO_LANES = {"kick", "hat", "pedal", "ride", "shaker", "tom_lo"}  #: the second half of an intro, outros
+BREAKDOWN_LANES = {"hat", "shaker", "ride", "pedal", "tamb"}
+_LONG = {"crash": 48, "ride": 24, "ohat": 12}  #: lane -> length in ticks (others: a 16th)
 
 
-def drum_notes(form: Form, *, omega: float, tempo: float) -> dict[str, np.ndarray]:
-    """Drum hits in ticks (start, end, pitch = GM key) up to the end of the piece."""
-    a = abs(omega)
-    kicks = [0, 24] if a < 5 else [0, 12, 24, 36]
-    snares = [12, 36]
-    hat_step = 12 if a < 1 else (6 if a < 4 or tempo > 150 else 3)
-    hat_key = PEDAL_HAT if a < 1 else HAT
-    fill = onsets_of(euclid(3 if a < 4 else 5, 8)) * SIXTEENTH + 24 if a >= 1 else np.zeros(0, np.int64)
-    start, pitch = [], []
-    n_bars = -(-form.final_tick // TICKS_PER_BAR)
-    for b in range(n_bars):
-        t0 = b * TICKS_PER_BAR
-        phrase_end = (t0 + TICKS_PER_BAR) % form.phrase_ticks == 0
-        bar = [(t, KICK) for t in kicks] + [(t, SNARE) for t in snares]
-        hats = range(0, TICKS_PER_BAR, hat_step)
-        if phrase_end and len(fill):
-            bar += [(int(t), SNARE) for t in fill if int(t) not in snares]
-            hats = range(0, 24, hat_step)
-        bar += [(t, hat_key) for t in hats]
-        if b % 2 == 1 and a >= 2:
-            bar.append((42, OPEN_HAT))  # open hat on the "and" of 4
-        for t, key in bar:
-            if t0 + t < form.final_tick:
-                start.append(t0 + t)
-                pitch.append(key)
-    start += [form.final_tick, form.final_tick]
-    pitch += [KICK, CRASH]
-    start_a = np.array(start, np.int64)
-    length = max(1, min(SIXTEENTH, int(0.12 / form.tick)))
-    end = np.minimum(start_a + length, form.end_tick)
-    end[-1] = min(form.final_tick + TICKS_PER_BEAT * 2, form.end_tick)
-    return {"start": start_a, "end": end, "pitch": np.array(pitch, np.int64),
-            "order": np.zeros(len(start_a), np.int64)}
+def drum_notes(form: Form, style: Style, *, omega: float) -> NoteList:
+    """Drum hits (pitch = GM percussion key, accent = velocity factor) up to the final chord."""
+    out = NoteList()
+    busy = 1 if abs(omega) >= 4 else 0
+    last_bar = form.n_bars - 1
+    for b in range(form.n_bars):
+        t0 = b * form.bar
+        sec = form.section_at(t0)
+        idx = min(len(style.grooves) - 1, max(busy, 1 if sec.energy >= 0.85 else 0))
+        lanes = dict(style.grooves[idx])
+        section_end = t0 + form.bar >= sec.end and sec.index < len(form.sections) - 1
+        if sec.name in ("intro", "outro") and len(form.sections) > 1:
+            if sec.name == "intro" and t0 < (sec.start + sec.end) // 2:
+                continue
+            lanes = {k: v for k, v in style.grooves[0].items() if k in INTRO_LANES}
+        elif sec.name == "breakdown":
+            lanes = {k: v for k, v in style.grooves[0].items() if k in BREAKDOWN_LANES}
+        if section_end and style.fill and b < last_bar:
+            lanes = {**{k: v for k, v in lanes.items() if k in ("kick", "hat", "ride", "pedal")}, **style.fill}
+        if sec.energy >= 0.85 and t0 == sec.start and "crash" not in lanes:
+            out.add(t0, t0 + _LONG["crash"], LANES["crash"], accent=LANE_LEVEL["crash"])
+        for lane, steps in lanes.items():
+            for t, accent in lane_hits(steps, form.bar):
+                start = t0 + t
+                if start >= form.final_tick:
+                    continue
+                length = _LONG.get(lane, 6)
+                out.add(start, min(start + length, form.end_tick), LANES[lane],
+                        accent=accent * LANE_LEVEL[lane] * (0.85 + 0.15 * sec.energy))
+    out.add(form.final_tick, min(form.final_tick + 24, form.end_tick), LANES["kick"], accent=1.0)
+    out.add(form.final_tick, min(form.final_tick + 96, form.end_tick), LANES["crash"], accent=0.9)
+    return out
+
+
+def kick_ticks(notes: NoteList) -> list[int]:
+    """Onsets (ticks) of the kick drum, for the 808 bass to follow."""
+    return [s for s, p in zip(notes.start, notes.pitch) if p == LANES["kick"]]

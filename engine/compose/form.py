@@ -1,9 +1,13 @@
-"""Form: bars, phrases, chord slots and the final cadence of a piece, in ticks (1/48 bar).
+"""Form: sections with an energy plan, bars, harmonic slots and the final cadence, in ticks.
 
-|omega| sets the harmonic rhythm (chords per bar: 1/2, 1, 2 or 4); phrases are 4 bars (8 when
-chords change every 2 bars). Every phrase opens on the tonic chord, returns to it on every
-other slot and closes D -> T; the walk chooses the chords in between. The piece ends with a tonic chord at `final_tick`,
-which sounds until `end_seconds`, shortly before the end of the audio.
+A piece of 24 s or more (and at least 12 bars) is laid out from the style's `form`: an intro,
+body sections (verse, chorus, build, drop, breakdown, ...) cycled to fill the time, and an
+outro, then the final tonic chord. Shorter pieces (previews) are one section: the style's most
+characteristic one (drop, chorus, solo or verse), so a 5 s preview is never an intro.
+
+|omega| sets the harmonic rhythm (chords per bar: 1/2, 1, 2 or 4). Each section walks one of
+the style's progressions (verse and chorus take different ones); the chord before the final
+tonic is the cadential one, so every piece ends on a cadence to the tonic.
 """
 from __future__ import annotations
 
@@ -11,29 +15,74 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.compose.rhythm import TICKS_PER_BAR, TICKS_PER_BEAT
-from engine.compose.scales import Mode, walk_degrees
+from engine.compose.rhythm import bar_ticks, pulse_ticks
+from engine.styles import Style
+
+#: Energy 0..1 of each section kind: which layers play and how busy they are.
+ENERGY = {"intro": 0.35, "verse": 0.6, "chorus": 0.9, "build": 0.7, "drop": 1.0, "breakdown": 0.3,
+          "bridge": 0.55, "solo": 0.8, "outro": 0.4}
+#: The most characteristic section, in order of preference (what a short piece plays).
+MAIN = ("drop", "chorus", "solo", "verse", "build", "bridge", "breakdown", "intro", "outro")
+#: Which of the style's progressions each section kind walks (index modulo their count).
+PROGRESSION_OF = {"intro": 0, "verse": 0, "chorus": 1, "build": 0, "drop": 1, "breakdown": 2,
+                  "bridge": 2, "solo": 0, "outro": 0}
+MIN_FORM_SECONDS = 24.0  #: shorter pieces are a single section
+MIN_FORM_BARS = 12
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section: kind (intro, verse, ...), ticks [start, end), energy 0..1, index in the piece."""
+
+    name: str
+    start: int
+    end: int
+    energy: float
+    index: int
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One harmonic slot: ticks [start, end), the chord's scale degree (0 = tonic), its section."""
+
+    start: int
+    end: int
+    degree: int
+    section: int
 
 
 @dataclass(frozen=True)
 class Form:
     """The time plan of one piece.
 
-    tick: seconds per tick (1/48 bar at the spec's tempo).
-    final_tick: start of the final tonic chord (a beat boundary), in ticks.
-    end_seconds: where every note ends at the latest (seconds, <= duration).
-    phrase_ticks: length of a phrase in ticks. slot_ticks: length of a chord slot in ticks.
-    slots: (start_tick, end_tick, chord index into Mode.chords), covering 0..final_tick,
-           then the final tonic slot (final_tick, end_tick of the piece).
+    tick: seconds per tick. bar, pulse: ticks per bar and per felt beat. final_tick: start of
+    the final tonic chord (a beat boundary). end_tick / end_seconds: where every note ends at the
+    latest. phrase_ticks: melody phrase length. slot_ticks: harmonic slot length.
     """
 
     tick: float
+    meter: tuple[int, int]
+    bar: int
+    pulse: int
     final_tick: int
     end_tick: int
     end_seconds: float
     phrase_ticks: int
     slot_ticks: int
-    slots: tuple[tuple[int, int, int], ...]
+    sections: tuple[Section, ...]
+    slots: tuple[Slot, ...]
+
+    def section_at(self, tick: int) -> Section:
+        """The section sounding at `tick` (the last one for ticks at or after the final chord)."""
+        for s in self.sections:
+            if tick < s.end:
+                return s
+        return self.sections[-1]
+
+    @property
+    def n_bars(self) -> int:
+        """Bars up to the final chord (the last one may be partial)."""
+        return -(-self.final_tick // self.bar)
 
 
 def chords_per_bar(omega: float) -> float:
@@ -42,49 +91,69 @@ def chords_per_bar(omega: float) -> float:
     return 0.5 if a < 0.5 else 1.0 if a < 3.0 else 2.0 if a < 6.0 else 4.0
 
 
-def _phrase_chords(slots: int, phrase: int, mode: Mode, walk: np.ndarray) -> list[int]:
-    """Chord indices of one phrase: the tonic on every other slot, walk-chosen chords between,
-    then D -> T: the tonic is heard as home."""
-    n_chords = len(mode.chords)
-    middle = n_chords - 2
-    out = []
-    for s in range(slots):
-        if s == slots - 2:
-            out.append(n_chords - 1)
-        elif s % 2 == 0 or s == slots - 1:
-            out.append(0)
-        else:
-            out.append(1 + int(walk[(phrase * slots + s) % len(walk)] + phrase + s // 2) % middle)
-    return out
+def plan_sections(style: Style, n_bars: int, duration: float) -> list[tuple[str, int]]:
+    """(kind, bars) of each section, covering n_bars bars."""
+    if duration < MIN_FORM_SECONDS or n_bars < MIN_FORM_BARS:
+        main = next(s for s in MAIN if s in style.form)
+        return [(main, n_bars)]
+    body = [s for s in style.form if s not in ("intro", "outro")] or ["verse"]
+    length = max(style.section_bars, 8) if n_bars >= 28 else style.section_bars
+    while length > 2 and length * 2 > n_bars - 4:
+        length //= 2
+    edge = 4 if n_bars >= 24 and length >= 4 else 2  # longer pieces keep the four-bar hypermeter
+    plan = [("intro", edge)] if "intro" in style.form else []
+    left = n_bars - sum(b for _, b in plan)
+    i = 0
+    while left - length >= edge:
+        plan.append((body[i % len(body)], length))
+        left -= length
+        i += 1
+    if left > edge + 2 or i == 0:
+        extra = left - edge if i else max(1, left - edge)
+        plan.append((body[i % len(body)], extra))
+        left -= extra
+    if left > 0:
+        plan.append(("outro", left))
+    return plan
 
 
-def make_form(*, tempo: float, duration: float, omega: float, mode: Mode, n: int, k: int) -> Form:
-    """Plan bars, phrases and chord slots for `duration` seconds at `tempo` BPM."""
+def make_form(style: Style, *, tempo: float, duration: float, omega: float,
+              meter: tuple[int, int]) -> Form:
+    """Plan sections, bars and harmonic slots for `duration` seconds at `tempo` BPM."""
     beat = 60.0 / tempo
-    tick = beat / TICKS_PER_BEAT
-    cpb = chords_per_bar(omega)
-    phrase_bars = 8 if cpb < 1 else 4
-    slot_ticks = int(TICKS_PER_BAR / cpb)
-    phrase_ticks = phrase_bars * TICKS_PER_BAR
-    slots_per_phrase = phrase_ticks // slot_ticks
+    tick = beat / 24
+    bar = bar_ticks(meter)
+    pulse = pulse_ticks(meter)
+    slot_ticks = int(bar / chords_per_bar(omega))
     final_len = min(max(2.0 * beat, 1.0), 4.0, 0.6 * duration)
-    final_tick = int(np.floor((duration - final_len) / beat + 1e-9)) * TICKS_PER_BEAT
-    final_tick = max(0, final_tick)
+    final_tick = max(0, int(np.floor((duration - final_len) / beat + 1e-9)) * 24)
     end_seconds = duration - min(0.5, 0.08 * duration)
     end_tick = max(final_tick + 1, int(np.ceil(end_seconds / tick)))
-    n_phrases = final_tick // phrase_ticks + 1
-    walk = walk_degrees(n, k, max(1, n_phrases * slots_per_phrase), mode)
-    slots: list[tuple[int, int, int]] = []
-    for phrase in range(n_phrases):
-        chords = _phrase_chords(slots_per_phrase, phrase, mode, walk)
-        for s, idx in enumerate(chords):
-            start = phrase * phrase_ticks + s * slot_ticks
-            if start >= final_tick:
-                break
-            slots.append((start, min(start + slot_ticks, final_tick), idx))
-    if slots and slots[-1][2] != 0:  # the chord before the final tonic is the cadential one
-        start, end, _ = slots[-1]
-        slots[-1] = (start, end, len(mode.chords) - 1)
-    slots.append((final_tick, end_tick, 0))
-    return Form(tick=tick, final_tick=final_tick, end_tick=end_tick, end_seconds=end_seconds,
-                phrase_ticks=phrase_ticks, slot_ticks=slot_ticks, slots=tuple(slots))
+    n_bars = max(1, -(-final_tick // bar))
+    sections: list[Section] = []
+    t = 0
+    for i, (name, bars) in enumerate(plan_sections(style, n_bars, duration)):
+        sections.append(Section(name, t, min(t + bars * bar, final_tick) if i else t + bars * bar,
+                                ENERGY[name], i))
+        t += bars * bar
+    sections[-1] = Section(sections[-1].name, sections[-1].start, max(final_tick, sections[-1].start),
+                           sections[-1].energy, sections[-1].index)
+    sections = [s for s in sections if s.end > s.start] or [sections[0]]
+    sections = [Section(s.name, s.start, s.end, s.energy, i) for i, s in enumerate(sections)]
+    slots: list[Slot] = []
+    for sec in sections:
+        prog = style.progressions[PROGRESSION_OF[sec.name] % len(style.progressions)]
+        if 0 in prog:  # sections open on the tonic chord, so the key is heard from the start
+            prog = prog[prog.index(0):] + prog[:prog.index(0)]
+        j = 0
+        for s0 in range(sec.start, sec.end, slot_ticks):
+            slots.append(Slot(s0, min(s0 + slot_ticks, sec.end, final_tick), prog[j % len(prog)], sec.index))
+            j += 1
+    slots = [s for s in slots if s.end > s.start]
+    if slots and slots[-1].degree == 0:
+        last = slots[-1]
+        slots[-1] = Slot(last.start, last.end, 4, last.section)  # V before the final I
+    slots.append(Slot(final_tick, end_tick, 0, sections[-1].index))
+    return Form(tick=tick, meter=meter, bar=bar, pulse=pulse, final_tick=final_tick, end_tick=end_tick,
+                end_seconds=end_seconds, phrase_ticks=style.melody.phrase_bars * bar, slot_ticks=slot_ticks,
+                sections=tuple(sections), slots=tuple(slots))

@@ -1,11 +1,16 @@
-"""Melody (and the arpeggio voice): Euclidean rhythms carrying the walk around the circle.
+"""Melody: motifs that return varied, in phrases that answer each other and close on the tonic.
 
-The melody's pitch classes follow the walk (scale degree of p_j = j*k mod n, walked backwards
-when omega < 0, the circle turning the other way), so consecutive
-notes move by the generator and the line repeats only every n/gcd(n, k) notes (a cycle
-shorter than the scale is sequenced up a scale step each time round). Each note's
-octave is chosen to follow a contour: rising through each phrase when omega > 0, falling
-when omega < 0, an arch when omega = 0. |omega| sets onsets per bar, |xi| the register width.
+Each section kind (verse, chorus, ...) has its own one-bar motif: a rhythm (|omega| sets the
+notes per bar within the style's density) and a line that moves mostly by scale steps, repeats
+some notes, outlines chord thirds and now and then leaps by the geometry's generator interval
+12*k/n, its *characteristic leap*. A phrase of four bars is the motif (A), the motif again a
+step further along the contour (A'), the motif with a changed ending, or inverted when omega < 0 (B), and a cadence bar
+(C) that lands on the supertonic over the dominant (question phrases) or the tonic (answers). Two-bar phrases are A, C.
+
+The geometry inside: phrase j of a section plays variant j mod n/gcd(n, k) (transposed by the
+walk around the circle), so larger n takes longer before the melody repeats; the sign of omega
+turns the contour up (+) or down (-), an arch at 0; |xi| widens the contour and the register.
+Strong-beat notes are nudged onto chord tones. All choices come from the seeded generator.
 """
 from __future__ import annotations
 
@@ -14,133 +19,286 @@ import math
 import numpy as np
 
 from engine.compose.form import Form
-from engine.compose.rhythm import (
-    SIXTEENTH,
-    TICKS_PER_BAR,
-    TRIPLET_EIGHTH,
-    euclid,
-    onsets_of,
-)
-from engine.compose.scales import Mode, walk_degrees
+from engine.compose.harmony import absolute, chord_pcs
+from engine.compose.notes import NoteList
+from engine.compose.rhythm import SIXTEENTH, euclid, onsets_of
+from engine.compose.scales import Mode, family_index, walk_degrees
+from engine.styles import Style
 
-MELODY_CENTER = 72  #: MIDI pitch
 MAX_NOTES_PER_SECOND = 7.0  #: playability cap on melody density
+REPEAT_SHARE = 0.08  #: share of moves that repeat the note
+PERIOD_BARS = 4  #: the contour spans a four-bar period (two two-bar phrases, or one four-bar phrase)
+MOTIF_TRIES = 8  #: candidate motifs drawn per section kind; the most singable one is kept
+SILENT_SECTIONS = ("intro",)
 
 
-def pulses_per_bar(omega: float, bar_seconds: float) -> int:
-    """Melody onsets per bar (on 16 steps): non-decreasing in |omega|, capped for playability."""
-    p = round(2 + 1.3 * abs(omega))
-    cap = max(1, int(MAX_NOTES_PER_SECOND * bar_seconds))
-    return max(1, min(p, 16, cap))
+def notes_per_bar(style: Style, form: Form, omega: float) -> int:
+    """Melody onsets per bar: the style's density grown by |omega|, capped for playability."""
+    quarters = form.bar / 24
+    p = round(style.melody.density * quarters * (0.45 + 0.4 * abs(omega)))
+    cap = max(1, int(MAX_NOTES_PER_SECOND * form.bar * form.tick))
+    return max(1, min(p, form.bar // SIXTEENTH, cap))
 
 
-def _register(xi: float) -> tuple[int, int]:
-    """Melody register (MIDI pitches lo, hi): 19 semitones at xi = 0, up to 45 at |xi| = 10."""
-    half = 9 + 1.3 * abs(xi)
-    return max(50, round(MELODY_CENTER - half)), min(96, round(MELODY_CENTER + half))
+def generator_leap(mode: Mode, n: int, k: int) -> int:
+    """The characteristic leap in scale degrees: the move whose size is nearest the generator
+    interval 12*k/n (a fourth for the pentatonic family, which walks by fifths)."""
+    g = family_index(n, k)
+    if g == 0:
+        g = 5
+    size = len(mode.scale)
+    best = min(range(1, size), key=lambda d: abs(mode.scale[d] - g))
+    return max(1, best)
 
 
-def _rhythm(form: Form, *, omega: float, k: int, locked: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Onset ticks and phrase-final flags of the melody up to the final cadence."""
-    bar_seconds = TICKS_PER_BAR * form.tick
-    p16 = pulses_per_bar(omega, bar_seconds)
-    steps, unit = (16, SIXTEENTH) if locked else (12, TRIPLET_EIGHTH)
-    p = p16 if locked else max(1, round(p16 * 12 / 16))
-    bars = [onsets_of(euclid(p, steps)),
-            onsets_of(euclid(p, steps, rotation=1 + k % max(1, p))),
-            onsets_of(euclid(p, steps, rotation=k % max(1, p))),
-            onsets_of(euclid(max(1, (p + 1) // 2), steps))]
-    n_bars = -(-form.final_tick // TICKS_PER_BAR)
-    ticks, last = [], []
-    for b in range(n_bars):
-        pattern = bars[b % 4] * unit + b * TICKS_PER_BAR
-        pattern = pattern[pattern < form.final_tick]
-        ticks.append(pattern)
-        flag = np.zeros(len(pattern), bool)
-        if b % 4 == 3 and len(pattern):
-            flag[-1] = True
-        last.append(flag)
-    if not ticks:
-        return np.zeros(0, np.int64), np.zeros(0, bool)
-    return np.concatenate(ticks), np.concatenate(last)
+def _motif_rhythm(pulses: int, style: Style, form: Form, rng: np.random.Generator) -> np.ndarray:
+    """Onset ticks within one bar: E(pulses, steps) on 8ths (style unit 8, when they fit) or
+    16ths, rotated by a seeded amount, with some onsets left out as rests (never the first)."""
+    eighths = form.bar // 12
+    steps, unit = (eighths, 12) if style.melody.unit == 8 and pulses <= eighths else (form.bar // 6, 6)
+    rot = int(rng.integers(0, max(1, pulses)))
+    onsets = onsets_of(euclid(pulses, steps, rotation=rot)) * unit
+    keep = rng.random(len(onsets)) >= style.melody.rest
+    keep[0] = True
+    return np.sort(onsets[keep])
 
 
-def _contour(u: float, direction: int, lo: int, hi: int) -> float:
+def _motif_line(count: int, style: Style, leap: int, direction: int, reach: int,
+                rng: np.random.Generator) -> list[int]:
+    """Scale-degree offsets of a motif of `count` notes (first = 0): steps, repeats, thirds and
+    the characteristic leap, within `reach` degrees of its start and ending within a step of
+    it, so the next bar follows on by step."""
+    p_step = style.melody.step
+    p_third = max(0.04, 1.0 - p_step - REPEAT_SHARE)
+    probs = np.array([p_step, REPEAT_SHARE, p_third, 0.0])
+    kinds = rng.choice(4, size=max(0, count - 1), p=probs / probs.sum())
+    up = 0.5 + 0.2 * direction
+    line = [0]
+    for i, kind in enumerate(kinds):
+        size = (1, 0, 2, leap)[int(kind)]
+        sign = 1 if rng.random() < up else -1
+        left = len(kinds) - i - 1  # moves after this one, to come back within a step of 0
+        cur = line[-1]
+        if abs(cur + sign * size) > 1 + left or abs(cur + sign * size) > reach:
+            if abs(cur - sign * size) <= 1 + left and abs(cur - sign * size) <= reach:
+                sign = -sign
+            else:  # step home
+                size, sign = (1, -1 if cur > 0 else 1) if cur else (0, 1)
+        line.append(cur + sign * size)
+    return line
+
+
+def _motif_cost(line: list[int], step_share: float) -> float:
+    """How far a candidate motif is from a singable one: its share of steps from the style's,
+    more than one leap, and an ending away from its start."""
+    moves = np.abs(np.diff(line)) if len(line) > 1 else np.zeros(1)
+    steps = float(np.mean(moves == 1)) if len(line) > 1 else step_share
+    leaps = int(np.sum(moves >= 3))
+    return abs(steps - step_share) + 0.3 * max(0, leaps - 1) + 0.6 * abs(line[-1] - line[0])
+
+
+class _Motif:
+    """One section kind's motif: a rhythm (ticks in a bar) and a line (scale-degree offsets)."""
+
+    def __init__(self, rhythm: np.ndarray, line: list[int]):
+        self.rhythm = rhythm
+        self.line = line
+
+
+def _contour(u: float, direction: int, span: float) -> int:
+    """Contour offset in whole scale degrees at phrase position u (0..1): rising, falling, or an
+    arch (omega = 0)."""
     if direction > 0:
-        f = 0.15 + 0.7 * u
-    elif direction < 0:
-        f = 0.85 - 0.7 * u
-    else:
-        f = 0.3 + 0.4 * np.sin(np.pi * u)
-    return lo + (hi - lo) * f
+        return round(span * u)
+    if direction < 0:
+        return round(span * (1.0 - u))
+    return round(span * 0.7 * math.sin(math.pi * u))
 
 
-def _place(pcs: np.ndarray, ticks: np.ndarray, form: Form, direction: int, lo: int, hi: int) -> list[int]:
-    """Choose an octave for each pitch class: near the contour, smooth, moving with it."""
-    out: list[int] = []
-    prev = None
-    for pc, t in zip(pcs.tolist(), ticks.tolist()):
-        target = _contour((t % form.phrase_ticks) / form.phrase_ticks, direction, lo, hi)
-        best, best_cost = lo, 1e9
-        for c in range(lo + (pc - lo) % 12, hi + 1, 12):
-            cost = abs(c - target)
-            if prev is not None:
-                step = c - prev
-                cost += 0.35 * abs(step) + 0.8 * max(0, -direction * step)
-            if cost < best_cost:
-                best, best_cost = c, cost
-        out.append(best)
-        prev = best
-    return out
-
-
-def melody_notes(form: Form, mode: Mode, *, tonic: int, n: int, k: int, omega: float, xi: float,
-                 locked: bool) -> dict[str, np.ndarray]:
-    """The melody, ending on the tonic held through the final cadence."""
-    ticks, last = _rhythm(form, omega=omega, k=k, locked=locked)
-    turn = -1 if omega < 0 else 1  # the walk turns the way the circle rotates
-    deg = turn * walk_degrees(n, k, len(ticks), mode)
-    cycle = n // math.gcd(n, k)
-    if cycle < len(mode.scale):  # a short cycle is sequenced: repeated a scale step further
-        deg = deg + turn * (np.arange(len(deg)) // cycle)
-    deg = deg % len(mode.scale)
-    pcs = (tonic + np.asarray(mode.scale, np.int64)[deg]) % 12
-    lo, hi = _register(xi)
+def melody_notes(form: Form, style: Style, mode: Mode, *, tonic: int, extension: int, n: int, k: int,
+                 omega: float, xi: float, rng: np.random.Generator) -> NoteList:
+    """The melody up to the final chord, then the tonic held through it."""
+    size = len(mode.scale)
     direction = int(np.sign(omega))
-    pitches = _place(pcs, ticks, form, direction, lo, hi)
-    ends = np.append(ticks[1:], form.final_tick)
-    gap = np.where(last, SIXTEENTH, 0)
-    ends = np.minimum(ends, ticks + 2 * TICKS_PER_BAR)
-    ends = np.where(last, np.maximum(ticks + SIXTEENTH, (ticks // TICKS_PER_BAR + 1) * TICKS_PER_BAR - gap), ends)
-    ends = np.minimum(ends, np.append(ticks[1:], form.final_tick))
-    prev = pitches[-1] if pitches else MELODY_CENTER
+    leap = generator_leap(mode, n, k)
+    cycle = n // math.gcd(n, k)
+    walk = walk_degrees(n, k, max(1, cycle), mode)
+    lo = style.melody.register[0] - round(0.6 * abs(xi))
+    hi = style.melody.register[1] + round(0.6 * abs(xi))
+    span = float(min(4, max(2, leap)))  # contour range over a phrase: its return is the leap
+    reach = 3 + round(abs(xi) / 3)  # how far a motif may wander from its first note
+    lift = round(0.5 * abs(xi))  # energetic sections, and every other period, sit this much higher
+    stride = 1 + int(abs(xi) >= 6)  # degrees the contour moves per bar: wider for a deep xi
+    scale = np.asarray(mode.scale, np.int64)
+    base = lo + ((tonic - lo) % 12)  # the tonic's lowest pitch in the register
+    centre_deg = size * round(((lo + hi) / 2 - 3 - base) / 12)  # phrases open on the tonic
+
+    def pitch_of(deg: int) -> int:
+        return int(base + scale[deg % size] + 12 * (deg // size))
+
+    pulses = notes_per_bar(style, form, omega)
+    motifs: dict[str, _Motif] = {}
+    phrase = form.phrase_ticks
+    out = NoteList()
+    single = len(form.sections) == 1
+    for sec in form.sections:
+        if sec.name in SILENT_SECTIONS and not single:
+            continue
+        motif = motifs.get(sec.name)
+        if motif is None:
+            density = round(pulses * (1.6 if sec.name == "solo" else 1.25 if sec.energy >= 0.85 else 1.0))
+            density = max(1, min(form.bar // SIXTEENTH, density // 2 if sec.energy < 0.45 else density))
+            # the rhythm depends on |omega|, not its sign (the sign only turns the contour)
+            rhythm_rng = np.random.default_rng([n, k, tonic, density, int(round(abs(omega) * 1000)),
+                                                int(round(abs(xi) * 1000)), len(motifs)])
+            rhythm = _motif_rhythm(density, style, form, rhythm_rng)
+            candidates = [_motif_line(len(rhythm), style, leap, direction, reach, rng) for _ in range(MOTIF_TRIES)]
+            line = min(candidates, key=lambda c: _motif_cost(c, style.melody.step))
+            motif = motifs[sec.name] = _Motif(rhythm, line)
+        centre = centre_deg + (lift if sec.energy >= 0.85 else 0)
+        last: int | None = None
+        for j, p0 in enumerate(range(sec.start, sec.end, phrase)):
+            variant = j % cycle
+            shift = int(walk[variant]) % 3 - 1  # the walk transposes the phrase by -1, 0 or +1
+            period_bar = ((p0 - sec.start) // form.bar) % PERIOD_BARS
+            if last is None or period_bar == 0:  # a period opens at the base: the way back is the leap
+                answer_lift = lift if ((p0 - sec.start) // (PERIOD_BARS * form.bar)) % 2 else 0
+                start = centre + shift + _contour(0.0, direction, span) + answer_lift
+            else:  # the answering phrase follows on along the contour
+                start = last + (direction or -1) * stride
+            last = _phrase(out, form, motif, p0, min(p0 + phrase, sec.end), answer=j % 2 == 1,
+                           start=start, period_bar=period_bar, direction=direction, stride=stride, size=size,
+                           pitch_of=pitch_of, lo=lo, hi=hi, tonic=tonic, mode=mode, extension=extension,
+                           variant_rng=np.random.default_rng([variant, len(motif.line), int(p0 == sec.start)]))
+    prev = out.pitch[-1] if out.pitch else pitch_of(centre_deg)
     final = prev + ((tonic - prev) % 12)
     if final - prev > 6:
         final -= 12
-    return {"start": np.append(ticks, form.final_tick).astype(np.int64),
-            "end": np.append(ends, form.end_tick).astype(np.int64),
-            "pitch": np.array(pitches + [final], np.int64), "order": np.zeros(len(ticks) + 1, np.int64)}
+    out.add(form.final_tick, form.end_tick, final, accent=1.0)
+    return out
 
 
-def arpeggio_notes(form: Form, mode: Mode, *, tonic: int, omega: float, locked: bool) -> dict[str, np.ndarray]:
-    """A chord-tone arpeggio (texture for large n): 8ths (locked) or triplets (free), E(a, steps)."""
-    steps, unit = (8, 2 * SIXTEENTH) if locked else (6, 2 * TRIPLET_EIGHTH)
-    a = max(1, min(steps, 1 + round(0.7 * abs(omega))))
-    pattern = onsets_of(euclid(a, steps, rotation=1 if a > 1 else 0)) * unit
-    direction = 1 if omega >= 0 else -1
-    start, end, pitch = [], [], []
+def _phrase(out: NoteList, form: Form, motif: _Motif, p0: int, p1: int, *, answer: bool, start: int,
+            period_bar: int, direction: int, stride: int, size: int, pitch_of, lo: int, hi: int, tonic: int, mode: Mode,
+            extension: int, variant_rng: np.random.Generator) -> int | None:
+    """One phrase of bars A, A', B, C (or A, C) from the motif, its first note on scale degree
+    `start`, added to `out`; returns the scale degree of its last note (None if it has none)."""
+    bars = max(1, -(-(p1 - p0) // form.bar))
+    plan = ["A", "A'", "B", "C"] if bars >= 4 else ["A", "C"] if bars >= 2 else ["C"]
+    plan = (plan * bars)[:bars] if bars > 4 else plan[:bars]
+    ticks: list[int] = []
+    degs: list[float] = []
+    finals: list[bool] = []
+    for b, kind in enumerate(plan):
+        t0 = p0 + b * form.bar
+        rhythm = motif.rhythm
+        line = list(motif.line)
+        if kind == "B":
+            if direction < 0:
+                line = [-d for d in line]  # inversion
+            elif len(line) >= 3:  # a changed ending
+                step = int(variant_rng.choice([-1, 1]))
+                line[-2:] = [line[-3] + step, line[-3] + 2 * step if abs(line[-3] + 2 * step) <= 2 else line[-3]]
+        elif kind == "C":
+            half = rhythm[rhythm < form.bar // 2]
+            if len(half) == 0:
+                half = rhythm[:1]
+            rhythm = np.append(half, form.bar // 2) if half[-1] < form.bar // 2 else half
+            line = line[: len(rhythm) - 1] + [None]  # the landing note, chosen below
+            if len(line) >= 3:  # each variant of the cycle approaches the landing its own way
+                line[-2] = line[-2] + int(variant_rng.integers(-1, 2))
+        # bar b sits one step further along the contour per bar of the four-bar period (motifs end
+        # where they began, so the move into each bar is a step; the way back is the leap)
+        pos = period_bar + b
+        if direction:
+            offset = start + direction * b * stride
+        else:  # an arch over the period
+            offset = start + min(pos, PERIOD_BARS - 1 - pos) - min(period_bar, PERIOD_BARS - 1 - period_bar)
+        for i, t in enumerate(rhythm.tolist()):
+            if t0 + t >= p1:
+                break
+            ticks.append(t0 + t)
+            if line[i] is None:
+                target = 0 if answer else 1 % size  # tonic, or the open supertonic (over V)
+                near = (degs[-1] if degs else start) + direction  # land along the contour
+                octave = round((near - target) / size)
+                degs.append(target + octave * size)
+            else:
+                degs.append(offset + line[i])
+            finals.append(kind == "C" and i == len(rhythm) - 1)
+    if not ticks:
+        return None
+    deg_arr = np.rint(np.asarray(degs)).astype(np.int64)
+    for i, t in enumerate(ticks):  # downbeats sit on chord tones
+        if t % form.bar == 0 and not finals[i]:
+            slot = next((s for s in form.slots if s.start <= t < s.end), form.slots[-1])
+            chord = set(absolute(chord_pcs(mode, slot.degree, extension=extension), tonic))
+            if pitch_of(int(deg_arr[i])) % 12 not in chord:
+                prev = int(deg_arr[i - 1]) if i else int(deg_arr[i])
+                for d in (1, -1):
+                    if pitch_of(int(deg_arr[i]) + d) % 12 in chord and abs(int(deg_arr[i]) + d - prev) == 1:
+                        deg_arr[i] += d
+                        break
+    for _ in range(2 * size):  # a phrase out of the register is sequenced down (or up) by degrees
+        if pitch_of(int(deg_arr.max())) > hi:
+            deg_arr -= 1
+        elif pitch_of(int(deg_arr.min())) < lo:
+            deg_arr += 1
+        else:
+            break
+    ends = ticks[1:] + [p1]
+    for t, e, d, fin in zip(ticks, ends, deg_arr.tolist(), finals):
+        end = (t - t % form.bar) + form.bar - SIXTEENTH if fin else min(e, t + 2 * form.pulse)
+        out.add(t, max(t + SIXTEENTH, min(end, p1)), pitch_of(int(d)), accent=1.05 if t % form.bar == 0 else 1.0)
+    return int(deg_arr[-1])
+
+
+def counter_notes(melody: NoteList, form: Form, mode: Mode, *, tonic: int, sections: set[str]) -> NoteList:
+    """A second line a diatonic third below the melody, on its strong-beat notes, in `sections`."""
+    scale = sorted((tonic + p) % 12 for p in mode.scale)
+    out = NoteList()
+    for s, e, p in zip(melody.start, melody.end, melody.pitch):
+        if form.section_at(s).name not in sections or s % form.pulse:
+            continue
+        pcs = [q for q in range(p - 5, p - 2) if q % 12 in scale]
+        if pcs:
+            out.add(s, e, pcs[0], accent=0.85)
+    return out
+
+
+def arpeggio_notes(form: Form, mode: Mode, *, tonic: int, extension: int, omega: float,
+                   sections: set[str]) -> NoteList:
+    """Chord tones broken in 8ths high above the harmony (the texture a large n adds)."""
+    out = NoteList()
+    step = 6 if abs(omega) >= 5 else 12
     i = 0
-    for s0, s1, idx in form.slots[:-1]:
-        pcs = sorted(72 + (tonic + pc - 72) % 12 for pc in mode.chords[idx])
-        tones = pcs + [p + 12 for p in pcs]
-        if direction < 0:
-            tones = tones[::-1]
-        bar0 = s0 - s0 % TICKS_PER_BAR
-        hits = [t for b in range(bar0, s1, TICKS_PER_BAR) for t in (b + pattern).tolist() if s0 <= t < s1]
-        for t in hits:
-            start.append(t)
-            end.append(min(t + unit * 2, s1))
-            pitch.append(tones[i % len(tones)])
+    for slot in form.slots[:-1]:
+        if form.sections[slot.section].name not in sections:
+            continue
+        chord = sorted(76 + (pc - 76) % 12 for pc in absolute(chord_pcs(mode, slot.degree, extension=extension), tonic))
+        tones = chord if omega >= 0 else chord[::-1]
+        for t in range(slot.start, slot.end, step):
+            out.add(t, min(t + step, slot.end), tones[i % len(tones)], accent=0.7)
             i += 1
-    return {"start": np.array(start, np.int64), "end": np.array(end, np.int64),
-            "pitch": np.array(pitch, np.int64), "order": np.zeros(len(start), np.int64)}
+    return out
+
+
+def timpani_notes(form: Form, mode: Mode, *, tonic: int) -> NoteList:
+    """Timpani: tonic and dominant on the downbeats of energetic sections, a roll into each."""
+    out = NoteList()
+    root = 41 + (tonic - 41) % 12
+    fifth = root + (mode.scale[4 % len(mode.scale)] if len(mode.scale) > 4 else 7) - 12
+    if fifth < 36:
+        fifth += 12
+    for sec in form.sections:
+        if sec.energy < 0.65:
+            continue
+        if sec.start >= form.bar:
+            for t in range(sec.start - form.pulse, sec.start, 3):
+                out.add(t, t + 3, root, accent=0.5 + 0.4 * (t - sec.start + form.pulse) / form.pulse)
+        for b in range(sec.start, sec.end, form.bar):
+            out.add(b, b + form.pulse, root, accent=1.0)
+            if b + form.bar // 2 < sec.end:
+                out.add(b + form.bar // 2, b + form.bar // 2 + form.pulse, fifth, accent=0.8)
+    out.add(form.final_tick, form.end_tick, root, accent=1.0)
+    return out
