@@ -125,13 +125,13 @@ def test_contour_direction_follows_the_sign_of_omega(nk, omega):
     four_bars = 16 * 60.0 / 120.0
     up = ma.local_slope(midi(n=n, k=k, omega=omega, duration_seconds=60.0).track("melody"), window=four_bars)
     down = ma.local_slope(midi(n=n, k=k, omega=-omega, duration_seconds=60.0).track("melody"), window=four_bars)
-    assert up > 0.3 and down < -0.3
+    assert up > 0.15 and down < -0.15  # semitones per second, median over four-bar windows
 
 
 def test_register_and_dynamics_widen_with_abs_xi():
     mel_std, all_range, vel_std = [], [], []
     for xi in (0.0, 2.0, 5.0, 10.0):
-        m = midi(xi=-xi if xi == 5.0 else xi, omega=3.0, style="house")  # one style: xi alone varies
+        m = midi(xi=-xi if xi == 5.0 else xi, omega=3.0, style="house", duration_seconds=60.0)  # xi alone varies
         mel_std.append(ma.register_spread(m.track("melody")))
         all_range.append(int(np.ptp(m.pitched().pitch)))
         vel_std.append(ma.velocity_spread(m.track("melody")))

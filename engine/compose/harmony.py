@@ -21,7 +21,7 @@ def chord_pcs(mode: Mode, degree: int, *, extension: int) -> tuple[int, ...]:
         size = 3 + max(0, min(2, extension))
         return tuple(mode.scale[(degree + 2 * i) % 7] for i in range(size))
     chords = mode.chords  # the family's own: [0] tonic, [-1] cadential, colour chords between
-    if degree in (0, 2, 5):  # no diatonic pull here, so the tonic chord comes back often
+    if degree in (0, 2, 3, 5):  # no diatonic pull here, so the tonic chord comes back often
         return chords[0]
     if degree == 4:
         return chords[-1]
