@@ -45,6 +45,7 @@ def test_style_changes_the_id_and_is_reported(api):
     ({"prompt": "calm", "style": "techno"}, "techno"),  # explicit beats the prompt's preset
     ({"prompt": "calm"}, "ambient"),  # the preset's style
     ({"prompt": "dark techno"}, "techno"),  # the prompt's style word
+    ({"prompt": "tense jazz"}, "jazz"),  # the words' style beats the matched preset's
     ({"prompt": "tense jazz", "style": "metal"}, "metal"),  # explicit beats the words
     ({"params": {"n": 24, "omega": 0.5, "lock_psi_tau": False}}, "ambient"),  # the geometry rule
     ({"params": {"n": 24, "omega": 6.0, "xi": -2.0}}, "metal"),
