@@ -157,6 +157,7 @@ def test_any_prompt_gives_valid_params_and_tempo(text):
     assert result.preset in CATALOG
     assert validate_geometry(dict(result.params)) == result.params
     assert TEMPO_RANGE[0] <= result.tempo <= TEMPO_RANGE[1]
+    assert result.style in style_catalog()
 
 
 @pytest.mark.parametrize("text", [

@@ -72,6 +72,11 @@ def test_unknown_style_is_422_listing_the_ids(client, path):
     assert body["errors"] == {"style": [body["detail"][len("'style' "):]]}
 
 
+def test_preview_takes_a_style(client):
+    response = client.post(f"{API}/preview", json={"prompt": "calm", "style": "jazz", "format": "midi"})
+    assert response.status_code == 200 and response.mimetype == "audio/midi"
+
+
 def test_styles_lists_the_catalogue(client):
     response = client.get(f"{API}/styles")
     assert response.status_code == 200
