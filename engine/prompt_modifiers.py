@@ -4,9 +4,8 @@ Precedence for tempo (BPM): an explicit "90 bpm" / "tempo 90" > tempo words (slo
 frantic: factors on the preset tempo) > the preset tempo. Intensity words scale |omega| and
 |xi|; brightness words and a key's mode set the sign of xi (minor-like < 0), and a brightness
 word that agrees with the sign already deepens it (|xi| x 1.3: "dark techno" is darker than
-techno, "happy jazz" brighter than jazz); direction words
-set the sign of omega; complexity words scale n keeping k/n; a key sets psi; lock words set
-lock_psi_tau. A modifier word that is already one of the chosen preset's own words ("upbeat"
+techno, "happy jazz" brighter than jazz); direction words set the sign of omega; complexity
+words scale n keeping k/n; a key sets psi; lock words set lock_psi_tau. A modifier word that is already one of the chosen preset's own words ("upbeat"
 for Corporate) is absorbed: the preset embodies it. Every result is clamped into range.
 """
 from __future__ import annotations
