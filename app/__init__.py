@@ -41,7 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     metrics.init_app(app)  # GET /metrics; request counts and latencies
     ratelimit.init_app(app)  # off unless RESONANT_RATE_LIMIT is set
 
-    from app.api import JobIdConverter, health, job_id_schema, presets, preview
+    from app.api import JobIdConverter, health, job_id_schema, presets, preview, styles
     from app.api import jobs as jobs_api
     from app.api.docs import register_docs
 
@@ -52,7 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.spec.components.schema("Generate", PROMPT_OR_PARAMS, schema=GenerateSchema)
     app.url_map.converters["job_id"] = JobIdConverter
     api.register_converter(JobIdConverter, job_id_schema)
-    for module in (jobs_api, preview, presets, health):
+    for module in (jobs_api, preview, presets, styles, health):
         api.register_blueprint(module.blp)
     register_docs(app)
     register_error_handlers(app)

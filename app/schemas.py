@@ -25,6 +25,10 @@ from engine.spec import (
     TEMPO_RANGE,
     XI_RANGE,
 )
+from engine.styles import style_catalog
+
+#: Style ids a request may name (engine/data/styles.yaml, in file order).
+STYLE_IDS = tuple(style_catalog().ids())
 
 #: OpenAPI: a body must carry a prompt or params (the 400 rule, stated for schema-driven clients).
 PROMPT_OR_PARAMS = {"anyOf": [{"required": ["prompt"]}, {"required": ["params"]}]}
@@ -141,6 +145,10 @@ class GenerateSchema(ma.Schema):
         "description": "BPM (default: implied by the prompt or its preset, else 120)"})
     format = StrictString(allow_none=True, validate=validate.OneOf(FORMATS, error="must be one of: " + ", ".join(FORMATS)),
                           metadata={"description": "wav, mp3 or midi (default wav)", "enum": [*FORMATS, None]})
+    style = StrictString(allow_none=True, validate=validate.OneOf(STYLE_IDS, error="must be one of: " + ", ".join(STYLE_IDS)),
+                         metadata={"description": "Style id (GET /styles) the piece plays in; overrides the prompt's "
+                                   "or preset's style (default: theirs, else chosen from the geometry)",
+                                   "enum": [*STYLE_IDS, None]})
 
 
 class ParamsOutSchema(ma.Schema):
@@ -160,6 +168,9 @@ class JobSchema(ma.Schema):
     job_id = fields.String(required=True, metadata={"pattern": "^[0-9a-f]{32}$"})
     status = fields.String(required=True, validate=validate.OneOf(["pending", "processing", "complete", "failed"]))
     preset = fields.String(required=True, allow_none=True, metadata={"description": "Preset matched by the prompt"})
+    style = fields.String(required=True, metadata={"description": (
+        "Style the piece plays in: the request's, else the prompt's or preset's, else the one "
+        "the geometry picks (engine.styles.style_for_geometry)")})
     params = fields.Nested(ParamsOutSchema, required=True)
     tempo = fields.Float(required=True)
     duration_seconds = fields.Float(required=True)
@@ -174,12 +185,38 @@ class PresetSchema(ma.Schema):
     description = fields.String(required=True)
     tags = fields.List(fields.String(), required=True)
     family = fields.String(required=True)
+    style = fields.String(required=True, metadata={"description": "Id of the style it plays in (GET /styles)"})
     params = fields.Nested(ParamsOutSchema, required=True)
     tempo = fields.Float(required=True)
 
 
 class PresetListSchema(ma.Schema):
     presets = fields.List(fields.Nested(PresetSchema), required=True)
+
+
+class InstrumentSchema(ma.Schema):
+    program = fields.Integer(required=True, metadata={"description": "General MIDI program 0..127"})
+    name = fields.String(required=True, metadata={"description": "General MIDI program name"})
+
+
+class StyleSchema(ma.Schema):
+    """A style: the idiom (meter, feel, tempo range, instruments, drums) a piece plays in."""
+
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    description = fields.String(required=True)
+    meter = fields.String(required=True, validate=validate.OneOf(["4/4", "3/4", "6/8"]))
+    feel = fields.String(required=True, metadata={"description": "'straight' or 'swing 0.67 (8ths)'"})
+    swing = fields.Float(required=True, metadata={"description": "Off-beat position in a swing pair (0.5 straight)"})
+    tempo_range = fields.List(fields.Float(), required=True, metadata={
+        "description": "[lo, hi] BPM the style is played at", "minItems": 2, "maxItems": 2})
+    instruments = fields.Dict(keys=fields.String(), values=fields.Nested(InstrumentSchema), required=True,
+                              metadata={"description": "Role (melody, harmony, bass, pad, counter, timpani) -> instrument"})
+    drums = fields.String(required=True, allow_none=True, metadata={"description": "Drum kit, or null: no drums"})
+
+
+class StyleListSchema(ma.Schema):
+    styles = fields.List(fields.Nested(StyleSchema), required=True)
 
 
 class HealthSchema(ma.Schema):

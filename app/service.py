@@ -45,6 +45,7 @@ class Job:
             "job_id": self.spec.id,
             "status": self.status,
             "preset": self.spec.preset,
+            "style": self.spec.style_id,
             "params": self.spec.params,
             "tempo": self.spec.tempo,
             "duration_seconds": self.spec.duration_seconds,
@@ -114,6 +115,7 @@ class JobService:
             tempo=body.get("tempo"),
             duration_seconds=body.get("duration_seconds"),
             format=body.get("format"),
+            style=body.get("style"),
         )
 
     # -- jobs ---------------------------------------------------------------------------

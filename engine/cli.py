@@ -1,9 +1,10 @@
-"""Command line: render offline and list presets.
+"""Command line: render offline and list presets and styles.
 
-    python -m engine render [--preset ID] [--prompt TEXT] [--n N] [--k K] [--omega W] [--xi X]
-        [--psi P] [--lock-psi-tau | --no-lock-psi-tau] [--tempo BPM] [--duration SECONDS]
+    python -m engine render [--preset ID] [--prompt TEXT] [--style ID] [--n N] [--k K] [--omega W]
+        [--xi X] [--psi P] [--lock-psi-tau | --no-lock-psi-tau] [--tempo BPM] [--duration SECONDS]
         [--format wav|mp3|midi] --output PATH
-    python -m engine presets --json
+    python -m engine presets [--json]
+    python -m engine styles [--json]
 
 Explicit flags override what a preset or prompt chose. Errors print one line and exit 2.
 """
@@ -23,6 +24,7 @@ from engine.presets import default_presets_path, load_presets
 from engine.render import render
 from engine.resolve import resolve_request
 from engine.spec import FORMATS
+from engine.styles import style_catalog
 
 #: Renders of at least this many seconds of audio show a progress bar on a terminal.
 PROGRESS_MIN_SECONDS = 10.0
@@ -43,6 +45,8 @@ def _build_parser() -> argparse.ArgumentParser:
     rend = commands.add_parser("render", help="render one piece to a file")
     rend.add_argument("--preset", help="preset id to start from")
     rend.add_argument("--prompt", help="text description to start from")
+    rend.add_argument("--style", help="style id to play in (see `styles`); default: the prompt's or "
+                      "preset's, else chosen from the geometry")
     rend.add_argument("--n", type=int, help="complexity: points on the circle (2..2000)")
     rend.add_argument("--k", type=int, help="texture: step (1..n/2)")
     rend.add_argument("--omega", type=float, help="movement: rotation speed (-10..10)")
@@ -57,6 +61,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
     pres = commands.add_parser("presets", help="list presets")
     pres.add_argument("--json", action="store_true", help="print a JSON list of preset objects")
+
+    sty = commands.add_parser("styles", help="list styles")
+    sty.add_argument("--json", action="store_true", help="print a JSON list of style objects")
     return parser
 
 
@@ -93,6 +100,7 @@ def _render(args: argparse.Namespace, catalog) -> int:
         tempo=args.tempo,
         duration_seconds=args.duration,
         format=args.format,
+        style=args.style,
     )
     bar = _progress_bar(spec.duration_seconds)
 
@@ -106,7 +114,7 @@ def _render(args: argparse.Namespace, catalog) -> int:
         if bar is not None:
             bar.close()
     _write_atomically(args.output, data)
-    resolved = {"job_id": spec.id, "preset": spec.preset, "params": spec.params, "tempo": spec.tempo,
+    resolved = {"job_id": spec.id, "preset": spec.preset, "style": spec.style_id, "params": spec.params, "tempo": spec.tempo,
                 "duration_seconds": spec.duration_seconds, "format": spec.format,
                 "output": str(args.output), "bytes": len(data)}
     print(json.dumps(resolved, sort_keys=True))
@@ -118,6 +126,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.command == "styles":
+            styles = [style.summary() for style in style_catalog()]
+            if args.json:
+                print(json.dumps(styles, indent=2, ensure_ascii=False))
+            else:
+                for style in styles:
+                    lo, hi = style["tempo_range"]
+                    print(f"{style['id']:<16} {style['name']:<18} {style['meter']:<4} {lo:g}-{hi:g} BPM  "
+                          f"{style['feel']}, drums: {style['drums'] or 'none'}")
+            return 0
         catalog = load_presets(args.presets_file or default_presets_path())
         if args.command == "presets":
             presets = [preset.to_dict() for preset in catalog]

@@ -8,6 +8,14 @@ Modifier words then nudge the chosen preset (engine.prompt_modifiers): an explic
 tempo words, which beat the preset's tempo; intensity, brightness, direction, complexity and
 key words ("in D minor") adjust the geometry, always clamped into the valid ranges.
 
+Style words (a style's id or name, or a `styles` phrase of the lexicon: "jazzy", "lo-fi",
+"piano ballad") pick the style the piece plays in: "dark techno" is the techno preset in the
+techno style, nudged dark; "tense jazz" is the tense preset's geometry in the jazz style. The
+preset is still matched from the whole prompt. When several styles are named, the matched
+preset's wins if it is among them, else the first named. A named style that differs from the
+preset's clamps the tempo into the style's range, unless the prompt names a BPM. Without a
+style word the preset's style is used.
+
 The index is built once per catalog and cached on it (``catalog.cache``).
 """
 from __future__ import annotations
@@ -19,9 +27,11 @@ from typing import Any
 
 from engine.errors import ParameterError
 from engine.presets import PresetCatalog
-from engine.prompt_lexicon import Lexicon, load_lexicon
+from engine.prompt_lexicon import NOT_A_STYLE, Lexicon, Table, load_lexicon
 from engine.prompt_modifiers import Modifiers, apply_modifiers, find_modifiers
 from engine.prompt_text import normalize
+from engine.spec import TEMPO_RANGE
+from engine.styles import style_catalog
 
 MAX_PROMPT_CHARS = 500
 DEFAULT_PRESET = "calm"  #: chosen when no word of the prompt matches anything
@@ -46,12 +56,15 @@ class PromptResolution:
 
     preset: matched preset id. params: full geometry (the preset's params nudged by modifier
     words, every field within its range). tempo: BPM the prompt names or implies
-    (explicit "90 bpm" > tempo words applied to the preset tempo > the preset tempo).
+    (explicit "90 bpm" > tempo words applied to the preset tempo > the preset tempo; clamped
+    into a named style's tempo range when that style is not the preset's and no BPM is named).
+    style: the style id the words name, else the matched preset's style.
     """
 
     preset: str | None
     params: dict[str, Any]
     tempo: float | None
+    style: str | None = None
 
 
 class Resolver:
@@ -89,6 +102,14 @@ class Resolver:
         self.family_weight = [_FAMILY_WEIGHT.get(p.family, 1.0) for p in self.presets]
         default = DEFAULT_PRESET if DEFAULT_PRESET in self._index_ids else self.presets[0].id
         self.default_index = self._index_ids[default]
+        self.styles = style_catalog()
+        self.style_words: Table = {}
+        for style in self.styles:
+            for text in (style.id.replace("-", " "), style.name):
+                self.style_words.setdefault(tuple(self._stems(text)), style.id)
+        self.style_words.update(self.lexicon.styles)
+        self.style_words.pop((), None)
+        self._style_len = max(map(len, self.style_words), default=1)
 
     def _stems(self, text: str) -> list[str]:
         return self.lexicon.tokens(normalize(text))[0]
@@ -141,6 +162,15 @@ class Resolver:
         for i, w in weights.items():
             bonus[i] = bonus.get(i, 0.0) + idf * w
 
+    def named_styles(self, stems: list[str], negated: frozenset[int] = frozenset()) -> list[str]:
+        """Style ids the stems name, in order of first mention ("no jazz" names none)."""
+        named: list[str] = []
+        for start, length, style_id in self.lexicon.match(self.style_words, stems, self._style_len):
+            if style_id != NOT_A_STYLE and style_id not in named \
+                    and not any(start + j in negated for j in range(length)):
+                named.append(style_id)
+        return named
+
     def resolve(self, text: str) -> PromptResolution:
         """Resolve one (already length-checked) prompt."""
         stems, modifiers = find_modifiers(normalize(text), self.lexicon)
@@ -150,7 +180,12 @@ class Resolver:
             best = self.default_index
         preset = self.presets[best]
         params, tempo = apply_modifiers(preset.params, preset.tempo, modifiers, self.own_stems[best])
-        return PromptResolution(preset=preset.id, params=params, tempo=tempo)
+        named = self.named_styles(stems, modifiers.negated)
+        style = preset.style if not named or preset.style in named else named[0]
+        if style != preset.style and modifiers.bpm is None:
+            lo, hi = self.styles.get(style).tempo
+            tempo = round(min(max(tempo, lo, TEMPO_RANGE[0]), hi, TEMPO_RANGE[1]), 1)
+        return PromptResolution(preset=preset.id, params=params, tempo=tempo, style=style)
 
 
 def resolver_for(catalog: PresetCatalog) -> Resolver:

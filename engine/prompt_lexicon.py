@@ -10,6 +10,8 @@ The lexicon is data, not code. Sections:
   direction   phrase -> +1 (rising contour, omega > 0) or -1 (falling, omega < 0)
   complexity  phrase -> factor on n with k/n kept (simple 0.5, intricate 2)
   lock        phrase -> lock_psi_tau (true: grid and drums; false: free, no drums)
+  styles      phrase -> style id (engine/data/styles.yaml) the words name, beside each style's
+              own id and name; null marks a phrase that only looks like one ("haunted house")
   negations   words that cancel the next content word ("not scary", "no drums")
 Every phrase is normalised and stemmed exactly like a prompt, so matching is on stems.
 """
@@ -17,16 +19,18 @@ from __future__ import annotations
 
 import os
 import pathlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from engine.errors import EngineError
 from engine.prompt_text import normalize, stem, words
+from engine.styles import style_catalog
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  #: libyaml when available (5-10x faster)
 
+NOT_A_STYLE = ""  #: value of a `styles` phrase that names no style (YAML null)
 _MODIFIER_SECTIONS = ("tempo", "intensity", "brightness", "direction", "complexity", "lock")
 Table = dict[tuple[str, ...], Any]
 
@@ -46,6 +50,7 @@ class Lexicon:
     synonyms: Table
     modifiers: dict[str, Table]
     max_len: int
+    styles: Table = field(default_factory=dict)  #: phrase -> style id, or NOT_A_STYLE
 
     def key(self, phrase: str) -> tuple[str, ...]:
         """The stem tuple of a phrase, as prompts are processed."""
@@ -72,15 +77,17 @@ class Lexicon:
                 stems.append(stem(word, self.forms))
         return stems, frozenset(negated)
 
-    def match(self, table: Table, stems: list[str]) -> list[tuple[int, int, Any]]:
+    def match(self, table: Table, stems: list[str], max_len: int | None = None) -> list[tuple[int, int, Any]]:
         """(start, length, value) of the phrases of `table` in `stems`, longest first, no overlaps.
 
         "very fast" is one match (not "very fast" and "fast"); "boss fight" beats "fight".
+        max_len: the longest phrase of `table` in words (default: the lexicon's).
         """
         found = []
         start = 0
+        longest = self.max_len if max_len is None else max_len
         while start < len(stems):
-            for length in range(min(self.max_len, len(stems) - start), 0, -1):
+            for length in range(min(longest, len(stems) - start), 0, -1):
                 value = table.get(tuple(stems[start:start + length]))
                 if value is not None:
                     found.append((start, length, value))
@@ -144,4 +151,14 @@ def load_lexicon(path: str | os.PathLike[str] | None = None) -> Lexicon:
             table[key] = value
             max_len = max(max_len, len(key))
         modifiers[section] = table
-    return Lexicon(stopwords, forms, negations, synonyms, modifiers, max_len)
+    styles: Table = {}
+    known = set(style_catalog().ids())
+    for phrase, target in (data.get("styles") or {}).items():
+        key = bare.key(str(phrase))
+        if not key:
+            raise _error(path, f"style phrase '{phrase}' has no content words")
+        if target is not None and target not in known:
+            raise _error(path, f"style phrase '{phrase}' must map to a style id or null, not {target!r}")
+        styles[key] = NOT_A_STYLE if target is None else target
+        max_len = max(max_len, len(key))
+    return Lexicon(stopwords, forms, negations, synonyms, modifiers, max_len, styles)

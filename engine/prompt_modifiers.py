@@ -2,9 +2,10 @@
 
 Precedence for tempo (BPM): an explicit "90 bpm" / "tempo 90" > tempo words (slow, upbeat,
 frantic: factors on the preset tempo) > the preset tempo. Intensity words scale |omega| and
-|xi|; brightness words and a key's mode set the sign of xi (minor-like < 0); direction words
-set the sign of omega; complexity words scale n keeping k/n; a key sets psi; lock words set
-lock_psi_tau. A modifier word that is already one of the chosen preset's own words ("upbeat"
+|xi|; brightness words and a key's mode set the sign of xi (minor-like < 0), and a brightness
+word that agrees with the sign already deepens it (|xi| x 1.3: "dark techno" is darker than
+techno, "happy jazz" brighter than jazz); direction words set the sign of omega; complexity
+words scale n keeping k/n; a key sets psi; lock words set lock_psi_tau. A modifier word that is already one of the chosen preset's own words ("upbeat"
 for Corporate) is absorbed: the preset embodies it. Every result is clamped into range.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ from engine.spec import N_RANGE, OMEGA_RANGE, TEMPO_RANGE, XI_RANGE, k_range
 
 FACTOR_RANGE = (0.4, 2.5)  #: product of tempo/intensity/complexity factors is clamped to this
 _FLIP_MAGNITUDE = 1.0  #: |xi| or |omega| used when a sign is requested but the value is 0
+BRIGHTNESS_DEEPEN = 1.3  #: factor on |xi| when a brightness word agrees with its sign
 
 Factors = tuple[tuple[tuple[str, ...], float], ...]
 
@@ -30,6 +32,7 @@ class Modifiers:
     positions: stem indices that are modifier words (they weigh less when scoring presets).
     negated: stem indices cancelled by a negation word. bpm: explicit tempo or None.
     tempo/intensity/complexity: (phrase stems, factor) pairs. brightness/direction: -1, 0, +1.
+    brightness_words: (phrase stems, +1 or -1) pairs behind `brightness`.
     lock: lock_psi_tau or None. key_pc: tonic pitch class or None; mode: +1 major, -1 minor, 0.
     """
 
@@ -40,6 +43,7 @@ class Modifiers:
     intensity: Factors = ()
     complexity: Factors = ()
     brightness: int = 0
+    brightness_words: Factors = ()
     direction: int = 0
     lock: bool | None = None
     key_pc: int | None = None
@@ -81,6 +85,7 @@ def find_modifiers(normalized: str, lexicon: Lexicon) -> tuple[list[str], Modifi
         intensity=tuple(found["intensity"]),
         complexity=tuple(found["complexity"]),
         brightness=_sign(sum(v for _, v in found["brightness"])),
+        brightness_words=tuple(found["brightness"]),
         direction=_sign(sum(v for _, v in found["direction"])),
         lock=found["lock"][-1][1] if found["lock"] else None,
         key_pc=key_pc,
@@ -120,6 +125,9 @@ def apply_modifiers(params: dict[str, Any], tempo: float, mods: Modifiers,
     brightness = mods.mode or mods.brightness
     if brightness and (out["xi"] < 0) != (brightness < 0):
         out["xi"] = _with_sign(out["xi"], brightness, XI_RANGE[1])
+    elif not mods.mode and any(value == brightness and not all(s in own for s in key)
+                               for key, value in mods.brightness_words):
+        out["xi"] = _clamp(out["xi"] * BRIGHTNESS_DEEPEN, *XI_RANGE)  # a word the preset is not
     if mods.direction and (out["omega"] < 0) != (mods.direction < 0):
         out["omega"] = _with_sign(out["omega"], mods.direction, OMEGA_RANGE[1])
     complexity = _factor(mods.complexity, own)

@@ -3,6 +3,10 @@
 Precedence (API.md Part B): a prompt or preset picks the starting geometry and tempo; every
 field given in `params` overrides it; missing geometry takes GEOMETRY_DEFAULTS; an explicit
 `tempo` always wins over a tempo the prompt implies; with params alone the tempo is 120 BPM.
+
+Style: an explicit `style` > the style the prompt's words name > the matched preset's style >
+None, which leaves the choice to the geometry (`engine.styles.style_for_geometry`, applied by
+`RenderSpec.style_id`). An explicit style changes the idiom only, not the tempo.
 """
 from __future__ import annotations
 
@@ -50,14 +54,16 @@ def resolve_request(
     base: dict[str, Any] = {}
     implied_tempo: float | None = None
     matched: str | None = None
+    implied_style: str | None = None
     if preset is not None:
         chosen = catalog.get(preset)
-        base, implied_tempo, matched = dict(chosen.params), chosen.tempo, chosen.id
+        base, implied_tempo, matched, implied_style = dict(chosen.params), chosen.tempo, chosen.id, chosen.style
     if prompt is not None:
         resolution = resolve_prompt(prompt, catalog)
         base = {**base, **resolution.params}
         implied_tempo = resolution.tempo if resolution.tempo is not None else implied_tempo
         matched = resolution.preset or matched
+        implied_style = resolution.style or implied_style
     overrides = {key: value for key, value in (params or {}).items() if value is not None}
     if "n" in overrides and "k" not in overrides and "k" in base:
         base.pop("k")  # a new n with the old k may be out of range: k follows n's default
@@ -68,5 +74,5 @@ def resolve_request(
         duration_seconds=duration_seconds if duration_seconds is not None else DEFAULT_DURATION,
         format=format if format is not None else DEFAULT_FORMAT,
         preset=matched,
-        style=style if style is not None else (catalog.get(matched).style if matched else None),
+        style=style if style is not None else implied_style,
     )

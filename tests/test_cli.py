@@ -11,6 +11,7 @@ from engine.cli import main
 from engine.presets import default_presets_path, load_presets
 from engine.render import render
 from engine.resolve import resolve_request
+from engine.styles import style_catalog
 
 
 def run_cli(*args):
@@ -71,3 +72,45 @@ def test_presets_json_lists_objects_with_ids():
     presets = json.loads(result.stdout)
     assert isinstance(presets, list) and len(presets) >= 12
     assert all(isinstance(p, dict) and p["id"] for p in presets)
+
+
+def test_style_flag_overrides_the_preset_style(tmp_path, capsys):
+    catalog = load_presets(default_presets_path())
+    out = tmp_path / "s.mid"
+    assert main(["render", "--preset", "lofi", "--style", "jazz", "--duration", "2", "--format", "midi",
+                 "--output", str(out)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    spec = resolve_request(catalog=catalog, preset="lofi", style="jazz", duration_seconds=2, format="midi")
+    assert report["style"] == "jazz" and report["preset"] == "lofi" and report["job_id"] == spec.id
+    plain = resolve_request(catalog=catalog, preset="lofi", duration_seconds=2, format="midi")
+    assert plain.style_id == "lofi" and plain.id != spec.id
+    assert out.read_bytes() == render(spec)
+
+
+def test_without_style_flag_the_report_names_the_style_used(tmp_path, capsys):
+    out = tmp_path / "g.mid"
+    assert main(["render", "--n", "24", "--omega", "0.5", "--no-lock-psi-tau", "--duration", "1",
+                 "--format", "midi", "--output", str(out)]) == 0
+    assert json.loads(capsys.readouterr().out)["style"] == "ambient"  # the geometry rule
+
+
+def test_unknown_style_flag_is_one_line_listing_the_ids(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "engine", "render", "--prompt", "calm", "--style", "polka",
+                             "--output", "x.mid"], capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                            check=False)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "polka" in lines[0] and "piano-ballad" in lines[0]
+    assert not (tmp_path / "x.mid").exists()
+
+
+def test_styles_lists_every_style(capsys):
+    assert main(["styles", "--json"]) == 0
+    styles = json.loads(capsys.readouterr().out)
+    assert [s["id"] for s in styles] == style_catalog().ids()
+    assert styles == [s.summary() for s in style_catalog()]
+    assert main(["styles"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(styles) and lines[0].split()[0] == styles[0]["id"]
+    jazz = next(line for line in lines if line.startswith("jazz "))
+    assert "swing" in jazz and "90-180 BPM" in jazz

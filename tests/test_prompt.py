@@ -20,6 +20,7 @@ from engine.prompt_lexicon import load_lexicon
 from engine.prompt_text import extract_bpm, extract_key, normalize, stem
 from engine.resolve import resolve_request
 from engine.spec import TEMPO_RANGE, validate_geometry
+from engine.styles import style_catalog
 
 CATALOG = load_presets()
 
@@ -156,6 +157,7 @@ def test_any_prompt_gives_valid_params_and_tempo(text):
     assert result.preset in CATALOG
     assert validate_geometry(dict(result.params)) == result.params
     assert TEMPO_RANGE[0] <= result.tempo <= TEMPO_RANGE[1]
+    assert result.style in style_catalog()
 
 
 @pytest.mark.parametrize("text", [
@@ -265,3 +267,116 @@ def test_the_shipped_lexicon_targets_real_presets_or_index_words():
         for target in targets:
             known = target in CATALOG or all(s in resolver.terms for s in resolver.lexicon.key(target))
             assert known, (key, target)
+
+
+# --------------------------------------------------------------------------- styles
+STYLES = style_catalog()
+
+
+@pytest.mark.parametrize(("text", "style"), [
+    ("dark techno", "techno"), ("sad piano ballad", "piano-ballad"), ("happy jazz", "jazz"),
+    ("jazzy late night café", "jazz"), ("chill lofi beats", "lofi"), ("epic trailer", "epic"),
+    ("80s synthwave", "synthwave"), ("uplifting trance", "trance"), ("lo-fi hip hop", "lofi"),
+    ("drum and bass for a chase", "drum-and-bass"), ("Bossa Nova", "bossa-nova"), ("Celtic Jig", "celtic"),
+])
+def test_style_words_pick_the_style(text, style):
+    assert resolve(text).style == style
+
+
+def test_dark_techno_is_the_techno_preset_nudged_dark():
+    techno, dark = CATALOG.get("techno"), resolve("dark techno")
+    assert dark.preset == "techno" and dark.style == "techno" == techno.style
+    assert dark.params["xi"] < techno.params["xi"] < 0  # darker still: minor, deeper
+    assert {k: v for k, v in dark.params.items() if k != "xi"} == {k: v for k, v in techno.params.items() if k != "xi"}
+    assert dark.tempo == techno.tempo
+
+
+def test_sad_piano_ballad_is_slow_minor_piano():
+    result = resolve("sad piano ballad")
+    lo = STYLES.get("piano-ballad").tempo[0]
+    assert result.style == "piano-ballad" and result.params["xi"] < 0
+    assert lo <= result.tempo <= 70  # slow
+    assert STYLES.get("piano-ballad").instruments["melody"] == 0  # a piano plays the tune
+
+
+def test_happy_jazz_is_jazz_nudged_bright():
+    jazz, happy = resolve("jazz"), resolve("happy jazz")
+    assert happy.style == jazz.style == "jazz"
+    assert happy.params["xi"] > jazz.params["xi"] > 0
+
+
+def test_a_mood_word_the_preset_embodies_does_not_deepen():
+    assert resolve("sad").params == CATALOG.get("sad").params
+    assert resolve("dark ambient drone").params["xi"] < 0
+
+
+def test_the_words_style_beats_the_matched_presets_and_clamps_the_tempo():
+    tense = resolve("tense jazz")
+    assert tense.preset == "tense" and tense.style == "jazz"
+    assert tense.params == CATALOG.get("tense").params
+    lo, hi = STYLES.get("jazz").tempo
+    assert lo <= tense.tempo <= hi
+    rainy = resolve("rainy day jazz")  # rain is 70 BPM; jazz is played at 90..180
+    assert rainy.preset == "rain" and rainy.style == "jazz" and rainy.tempo == lo
+    chase = resolve("chase scene reggae")  # 168 BPM; reggae is played at 66..90
+    assert chase.preset == "chase-scene" and chase.style == "reggae"
+    assert chase.tempo == STYLES.get("reggae").tempo[1]
+    assert resolve("rainy day jazz at 72 bpm").tempo == 72  # a named BPM is never clamped
+    assert resolve("chase scene reggae at 170 bpm").tempo == 170
+
+
+def test_without_a_style_word_the_presets_style_is_used():
+    for text in ("tense chase scene", "music for a rainy study session", "boss fight in a volcano"):
+        result = resolve(text)
+        assert result.style == CATALOG.get(result.preset).style
+
+
+@pytest.mark.parametrize(("text", "style"), [
+    ("something spooky for a haunted house level", "suspense"),  # no house music
+    ("classical piano", "classical"),  # the preset's style, when named, beats the others
+    ("jazz piano", "jazz"),  # else the first style named
+    ("calm, no jazz", "ambient"),  # a negated style word names nothing
+    ("free jazz", "experimental"),
+])
+def test_style_word_edge_cases(text, style):
+    assert resolve(text).style == style
+
+
+def test_every_style_is_found_by_its_id_and_name():
+    resolver = resolver_for(CATALOG)
+    for style in STYLES:
+        for text in (style.id, style.name):
+            assert resolver.named_styles(resolver._stems(text)) == [style.id], text
+
+
+def test_lexicon_style_phrases_name_real_styles(tmp_path):
+    assert set(resolver_for(CATALOG).lexicon.styles.values()) - {""} <= set(STYLES.ids())
+    path = tmp_path / "lexicon.yaml"
+    path.write_text('stopwords: [the]\nnegations: [not]\nstyles:\n  polka: polka\n')
+    with pytest.raises(EngineError, match="style"):
+        load_lexicon(path)
+
+
+# --------------------------------------------------------------------------- style precedence
+def test_style_precedence_explicit_then_words_then_preset_then_geometry():
+    assert resolve_request(catalog=CATALOG, prompt="tense jazz", style="metal").style_id == "metal"
+    assert resolve_request(catalog=CATALOG, prompt="tense jazz").style_id == "jazz"
+    assert resolve_request(catalog=CATALOG, prompt="tense").style_id == "suspense"
+    assert resolve_request(catalog=CATALOG, preset="lofi").style_id == "lofi"
+    assert resolve_request(catalog=CATALOG, preset="lofi", style="jazz").style_id == "jazz"
+    direct = resolve_request(catalog=CATALOG, params={"n": 24, "omega": 0.5, "lock_psi_tau": False})
+    assert direct.style is None and direct.style_id == "ambient"
+    assert resolve_request(catalog=CATALOG, params={"n": 24, "omega": 2.5, "xi": 1.8}).style_id == "house"
+    assert resolve_request(catalog=CATALOG, params={"n": 24}, style="reggae").style_id == "reggae"
+
+
+def test_explicit_style_changes_the_idiom_not_the_tempo_or_geometry():
+    plain = resolve_request(catalog=CATALOG, prompt="calm")
+    styled = resolve_request(catalog=CATALOG, prompt="calm", style="techno")
+    assert styled.tempo == plain.tempo and styled.params == plain.params and styled.id != plain.id
+
+
+def test_unknown_explicit_style_names_the_field_and_the_ids():
+    with pytest.raises(ParameterError) as info:
+        resolve_request(catalog=CATALOG, prompt="calm", style="polka")
+    assert info.value.field == "style" and "jazz" in str(info.value) and "polka" in str(info.value)

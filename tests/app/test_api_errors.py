@@ -101,6 +101,9 @@ UNPROCESSABLE = [
     ({"prompt": "calm", "tempo": 300.5}, "tempo", "40 to 300"),
     ({"prompt": "calm", "format": "flac"}, "format", "wav, mp3, midi"),
     ({"prompt": "calm", "format": 3}, "format", "string"),
+    ({"prompt": "calm", "style": "polka"}, "style", "ambient, drone"),
+    ({"params": {"n": 12}, "style": ["jazz"]}, "style", "string"),
+    ({"prompt": "calm", "style": "Jazz"}, "style", "jazz, blues"),
     ({"prompt": "x" * 501}, "prompt", "500"),
 ]
 

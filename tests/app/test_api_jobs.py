@@ -9,7 +9,7 @@ API = "/api/v1"
 JSON = {"Content-Type": "application/json"}
 PART_A_TEXT = '{"prompt": "jazzy late night café", "duration_seconds": 30, "format": "mp3"}'
 PART_A_PARAMS = '{"params": {"n": 120, "k": 49, "omega": 2.5, "xi": 1.8}, "duration_seconds": 30}'
-JOB_FIELDS = {"job_id", "status", "preset", "params", "tempo", "duration_seconds", "format"}
+JOB_FIELDS = {"job_id", "status", "preset", "style", "params", "tempo", "duration_seconds", "format"}
 GEOMETRY = {"n", "k", "omega", "xi", "psi", "lock_psi_tau"}
 
 
@@ -36,6 +36,7 @@ def test_job_body_reports_what_the_request_resolved_to(client, api):
     assert set(job["params"]) == GEOMETRY
     assert job["params"] == {"n": 120, "k": 49, "omega": 2.5, "xi": 1.8, "psi": 0.0, "lock_psi_tau": True}
     assert job["preset"] is None and job["tempo"] == 120 and job["duration_seconds"] == 1
+    assert job["style"] == "house"  # no style named: the geometry rule (locked, |omega| 2.5, xi >= 0)
     assert job["format"] == "midi"
 
 

@@ -22,7 +22,8 @@ def test_presets_lists_the_whole_catalogue(client):
     presets = response.json["presets"]
     assert [p["id"] for p in presets] == CATALOG.ids()
     for preset in presets:
-        assert set(preset) == {"id", "name", "description", "tags", "family", "params", "tempo"}
+        assert set(preset) == {"id", "name", "description", "tags", "family", "style", "params", "tempo"}
+        assert preset["style"] == CATALOG.get(preset["id"]).style
         assert set(preset["params"]) == {"n", "k", "omega", "xi", "psi", "lock_psi_tau"}
 
 
@@ -50,7 +51,8 @@ def test_openapi_document(client):
     paths = doc["paths"]
     assert set(paths) >= {
         f"{API}/generate", f"{API}/jobs/{{job_id}}", f"{API}/jobs/{{job_id}}/download", f"{API}/preview",
-        f"{API}/presets", f"{API}/presets/{{preset_id}}", f"{API}/healthz",
+        f"{API}/presets", f"{API}/presets/{{preset_id}}", f"{API}/styles", f"{API}/styles/{{style_id}}",
+        f"{API}/healthz",
     }
     generate = paths[f"{API}/generate"]["post"]
     assert set(generate["responses"]) == {"200", "202", "400", "413", "422", "503"}
