@@ -67,7 +67,7 @@ def test_calm_matches_the_api_example():
 
 def test_to_dict_is_json_shaped():
     data = CATALOG.get("chase-scene").to_dict()
-    assert set(data) == {"id", "name", "description", "tags", "family", "params", "tempo"}
+    assert set(data) == {"id", "name", "description", "tags", "family", "style", "params", "tempo"}
     assert isinstance(data["tags"], list) and isinstance(data["tempo"], float)
     assert set(data["params"]) == set(GEOMETRY_FIELDS)
 
@@ -90,6 +90,7 @@ GOOD = """\
     description: Fine.
     tags: [a, b, c, d, e]
     family: mood
+    style: pop
     params: {n: 24, k: 10, omega: 1.0, xi: 1.0, psi: 0.0, lock_psi_tau: true}
     tempo: 100
 """
@@ -164,6 +165,7 @@ def param_features(preset: Preset) -> dict[str, float]:
         "xi": p["xi"],
         "lock": float(p["lock_psi_tau"]),
         "log_tempo": math.log2(preset.tempo),
+        "style": preset.style,
     }
 
 
@@ -179,6 +181,7 @@ def param_distance(a: Preset, b: Preset) -> float:
         abs(fa["xi"] - fb["xi"]) / 8,
         1.5 * abs(fa["lock"] - fb["lock"]),
         abs(fa["log_tempo"] - fb["log_tempo"]) / 0.5,  # a tempo ratio of sqrt(2) -> 1
+        1.0 * (fa["style"] != fb["style"]),  # another idiom: instruments, groove, form
     )
     return math.sqrt(sum(t * t for t in terms))
 
@@ -255,11 +258,12 @@ def rendered() -> dict[str, dict]:
     features = {}
     for preset in CATALOG:
         spec = RenderSpec(**preset.params, tempo=preset.tempo, duration_seconds=RENDER_SECONDS,
-                          format="midi", preset=preset.id)
+                          format="midi", preset=preset.id, style=preset.style)
         features[preset.id] = midi_features(render(spec), RENDER_SECONDS)
     for pid in AUDIO_PRESETS:
         preset = CATALOG.get(pid)
-        spec = RenderSpec(**preset.params, tempo=preset.tempo, duration_seconds=3.0, format="wav")
+        spec = RenderSpec(**preset.params, tempo=preset.tempo, duration_seconds=3.0, format="wav",
+                          style=preset.style)
         features[pid]["centroid"] = spectral_centroid(render(spec))
     return features
 

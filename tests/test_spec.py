@@ -15,14 +15,14 @@ def test_id_is_long_lowercase_hex_and_stable():
     assert spec.id == RenderSpec(**BASE).id
     # Pinned: a change here invalidates every cached job, so it must be deliberate (bump ENGINE_VERSION).
     assert spec.canonical_json() == (
-        '{"duration_seconds":30.0,"engine_version":"1","format":"wav","k":49,"lock_psi_tau":true,'
+        '{"duration_seconds":30.0,"engine_version":"2","format":"wav","k":49,"lock_psi_tau":true,'
         '"n":120,"omega":2.5,"preset":null,"psi":0.0,"sample_rate":44100,"tempo":120.0,"xi":1.8}'
     )
 
 
 @pytest.mark.parametrize("change", [
     {"n": 121}, {"k": 48}, {"omega": 2.6}, {"xi": -1.8}, {"psi": 0.1}, {"lock_psi_tau": False},
-    {"tempo": 121}, {"duration_seconds": 29}, {"format": "mp3"}, {"preset": "calm"},
+    {"tempo": 121}, {"duration_seconds": 29}, {"format": "mp3"}, {"preset": "calm"}, {"style": "jazz"},
 ])
 def test_every_field_changes_the_id(change):
     assert RenderSpec(**{**BASE, **change}).id != RenderSpec(**BASE).id

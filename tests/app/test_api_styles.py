@@ -18,7 +18,7 @@ IDS_WITHOUT_STYLE = [
      "0880c8bdb42a2b16359c50950a3aee80"),
     ({"prompt": "jazzy late night café", "duration_seconds": 30, "format": "mp3"},
      "740a84a5dccf97598b16bfbcc07b3f65"),
-    ({"prompt": "tense chase scene"}, "3f5efaed8127461e68ec272a0faf033b"),
+    ({"prompt": "tense chase scene"}, "9dceaf3ecb5289866801080f164ba9c1"),  # chase-scene retuned to diatonic
     ({"params": {"n": 12, "k": 5}, "duration_seconds": 1, "format": "midi"}, "3c06491a0dcf6fe1eb35b6181bc40947"),
     ({"prompt": "calm", "params": {"omega": -3.0}, "tempo": 70, "format": "midi"},
      "637890ae91639063826e5e14e41a1b78"),
