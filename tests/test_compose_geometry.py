@@ -90,18 +90,21 @@ def test_melody_moves_by_step_with_the_generator_as_its_leap(nk):
     assert np.sum(ic == g) >= 1
 
 
-@pytest.mark.parametrize("preset_id", ["happy", "jazz-cafe", "rock", "celtic", "classical", "house", "lullaby"])
-def test_preset_melodies_step_like_real_ones(preset_id):
-    """Real melodies move by step 53-86 % of the time, by 4ths/5ths 6-8 %, repeat 13 %."""
+def test_preset_melodies_step_like_real_ones():
+    """Real melodies move by step 53-86 % of the time, by 4ths/5ths 6-8 %, repeat 13 % (issue 8:
+    step rate 0.55-0.85, 4ths/5ths <= 0.20, repeats 0.05-0.20, measured over the presets)."""
     from engine.presets import load_presets
     from engine.resolve import resolve_request
 
-    s = resolve_request(catalog=load_presets(), preset=preset_id, duration_seconds=60.0)
-    mel = midi_of(s).track("melody")
-    moves = np.abs(np.diff(mel.pitch))
-    assert 0.55 <= np.mean((moves >= 1) & (moves <= 2)) + np.mean(moves == 0) / 2 <= 0.95
-    assert np.mean((moves == 5) | (moves == 7)) <= 0.2
-    assert np.mean(moves == 0) <= 0.25
+    catalog = load_presets()
+    moves = []
+    for preset in catalog:
+        s = resolve_request(catalog=catalog, preset=preset.id, duration_seconds=60.0, format="midi")
+        moves.append(np.abs(np.diff(midi_of(s).track("melody").pitch)))
+    step = np.mean([np.mean((m >= 1) & (m <= 2)) for m in moves])
+    fourths = np.mean([np.mean((m == 5) | (m == 7)) for m in moves])
+    repeats = np.mean([np.mean(m == 0) for m in moves])
+    assert 0.55 <= step <= 0.85 and fourths <= 0.2 and 0.05 <= repeats <= 0.2, (step, fourths, repeats)
 
 
 def test_onset_rate_and_chord_changes_grow_with_abs_omega():
@@ -131,7 +134,7 @@ def test_contour_direction_follows_the_sign_of_omega(nk, omega):
 def test_register_and_dynamics_widen_with_abs_xi():
     mel_std, all_range, vel_std = [], [], []
     for xi in (0.0, 2.0, 5.0, 10.0):
-        m = midi(xi=-xi if xi == 5.0 else xi, omega=3.0, style="house", duration_seconds=60.0)  # xi alone varies
+        m = midi(xi=xi, omega=3.0, style="house", duration_seconds=60.0)  # |xi| alone varies (not the mode)
         mel_std.append(ma.register_spread(m.track("melody")))
         all_range.append(int(np.ptp(m.pitched().pitch)))
         vel_std.append(ma.velocity_spread(m.track("melody")))

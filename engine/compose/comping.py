@@ -1,7 +1,7 @@
 """Comping and pad: the harmony voices, each playing the style's pattern over the chord slots.
 
 Patterns (positions in ticks within a 4/4 bar of 96, scaled for 72-tick bars):
-    pad            the chord held through its slot
+    pad            the chord held through its slot (broken in 8ths in choruses and drops)
     block          the chord on every beat (half notes when |omega| < 1)
     stabs          short syncopated chords (funk, hip-hop)
     offbeat-stabs  short chords on every off-beat 8th (house piano, organ)
@@ -85,6 +85,9 @@ def comping_notes(form: Form, style: Style, mode: Mode, *, tonic: int, extension
                 for t in range(slot.start, slot.end, step):
                     out.chord(t, min(t + step - 2, slot.end), pc, accent=1.0 if t % form.pulse == 0 else 0.8)
             continue
+        if pattern == "pad" and energy >= 0.85 and not final:  # held pads open up into broken chords
+            _broken(out, slot.start, slot.end, notes, pattern="arpeggio", fast=False, bar=form.bar)
+            continue
         if final or pattern == "pad" or energy < 0.4:
             held = notes if len(notes) <= 3 else tuple(sorted(notes)[1:])
             out.chord(slot.start, slot.end, held, accent=0.85 if not final else 0.9)
@@ -133,7 +136,7 @@ def _broken(out: NoteList, s0: int, s1: int, notes: tuple[int, ...], *, pattern:
         up = tones + [tones[0] + 12]
         seq = up + up[-2:0:-1]
     for i, t in enumerate(range(s0, s1, step)):
-        out.add(t, min(t + step * 2, s1), seq[i % len(seq)], accent=0.95 if t % bar == 0 else 0.8)
+        out.add(t, min(t + step + step // 2, s1), seq[i % len(seq)], accent=0.95 if t % bar == 0 else 0.8)
 
 
 def pad_notes(form: Form, mode: Mode, *, tonic: int, extension: int, sections: set[str]) -> NoteList:

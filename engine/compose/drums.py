@@ -3,7 +3,7 @@
 Each bar plays one of the style's grooves (engine/data/styles.yaml): the sparse one in verses,
 the busy one in choruses and drops or when |omega| >= 4. Intros start without drums, then
 bring in the kick and hats (outros keep just those); breakdowns keep only hats and shakers; the bar before a new section is the style's
-fill; a section of energy >= 0.85 opens with a crash; the piece ends on kick and crash.
+fill; verses thin 16th-note hats and shakers to 8ths; a section of energy >= 0.85 opens with a crash; the piece ends on kick and crash.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ LANE_LEVEL = {"kick": 1.0, "snare": 0.97, "clap": 0.9, "rim": 0.8, "hat": 0.7, "
               "tom_hi": 0.85, "wood": 0.7, "triangle": 0.6}
 INTRO_LANES = {"kick", "hat", "pedal", "ride", "shaker", "tom_lo"}  #: the second half of an intro, outros
 BREAKDOWN_LANES = {"hat", "shaker", "ride", "pedal", "tamb"}
+THINNED_IN_VERSES = {"hat", "shaker", "tamb"}  #: 16th-note lanes play 8ths below chorus energy
 _LONG = {"crash": 48, "ride": 24, "ohat": 12}  #: lane -> length in ticks (others: a 16th)
 
 
@@ -44,6 +45,8 @@ def drum_notes(form: Form, style: Style, *, omega: float) -> NoteList:
         if sec.energy >= 0.85 and t0 == sec.start and "crash" not in lanes:
             out.add(t0, t0 + _LONG["crash"], LANES["crash"], accent=LANE_LEVEL["crash"])
         for lane, steps in lanes.items():
+            if sec.energy < 0.7 and lane in THINNED_IN_VERSES and len(steps) >= 16:
+                steps = "".join(c if i % 2 == 0 else "." for i, c in enumerate(steps))  # 16ths -> 8ths
             for t, accent in lane_hits(steps, form.bar):
                 start = t0 + t
                 if start >= form.final_tick:

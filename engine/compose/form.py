@@ -19,14 +19,15 @@ from engine.compose.rhythm import bar_ticks, pulse_ticks
 from engine.styles import Style
 
 #: Energy 0..1 of each section kind: which layers play and how busy they are.
-ENERGY = {"intro": 0.35, "verse": 0.6, "chorus": 0.9, "build": 0.7, "drop": 1.0, "breakdown": 0.3,
-          "bridge": 0.55, "solo": 0.8, "outro": 0.4}
+ENERGY = {"intro": 0.3, "verse": 0.6, "chorus": 0.9, "build": 0.7, "drop": 1.0, "breakdown": 0.3,
+          "bridge": 0.55, "solo": 0.8, "outro": 0.35}
 #: The most characteristic section, in order of preference (what a short piece plays).
 MAIN = ("drop", "chorus", "solo", "verse", "build", "bridge", "breakdown", "intro", "outro")
 #: Which of the style's progressions each section kind walks (index modulo their count).
 PROGRESSION_OF = {"intro": 0, "verse": 0, "chorus": 1, "build": 0, "drop": 1, "breakdown": 2,
                   "bridge": 2, "solo": 0, "outro": 0}
 MIN_FORM_SECONDS = 24.0  #: shorter pieces are a single section
+SHORT_FORM_BARS = 28  #: below this, the form is intro, verse, main section, outro
 MIN_FORM_BARS = 12
 
 
@@ -97,7 +98,14 @@ def plan_sections(style: Style, n_bars: int, duration: float) -> list[tuple[str,
         main = next(s for s in MAIN if s in style.form)
         return [(main, n_bars)]
     body = [s for s in style.form if s not in ("intro", "outro")] or ["verse"]
-    length = max(style.section_bars, 8) if n_bars >= 28 else style.section_bars
+    if n_bars < SHORT_FORM_BARS:  # intro, a verse, the main section at length, a short ending
+        main = next(s for s in MAIN if s in body)
+        first = next((s for s in body if s != main and ENERGY[s] < ENERGY[main]), main)
+        edge = 2
+        verse = 6 if n_bars >= 20 else 4 if n_bars >= 14 else 2
+        plan = [("intro", edge), (first, verse), (main, n_bars - 2 * edge - verse), ("outro", edge)]
+        return [(name, bars) for name, bars in plan if bars > 0]
+    length = max(style.section_bars, 8)
     while length > 2 and length * 2 > n_bars - 4:
         length //= 2
     edge = 4 if n_bars >= 24 and length >= 4 else 2  # longer pieces keep the four-bar hypermeter

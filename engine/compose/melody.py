@@ -146,7 +146,7 @@ def melody_notes(form: Form, style: Style, mode: Mode, *, tonic: int, extension:
             continue
         motif = motifs.get(sec.name)
         if motif is None:
-            density = round(pulses * (1.6 if sec.name == "solo" else 1.25 if sec.energy >= 0.85 else 1.0))
+            density = round(pulses * (1.6 if sec.name == "solo" else 1.25 if sec.energy >= 0.85 else 0.8))
             density = max(1, min(form.bar // SIXTEENTH, density // 2 if sec.energy < 0.45 else density))
             # the rhythm depends on |omega|, not its sign (the sign only turns the contour)
             rhythm_rng = np.random.default_rng([n, k, tonic, density, int(round(abs(omega) * 1000)),
