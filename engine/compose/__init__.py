@@ -43,7 +43,7 @@ __all__ = ["params_to_score"]
 ARPEGGIO_PROGRAMS = (46, 8, 108)  #: harp, celesta, kalimba: the large-n texture voice
 PAD_SECTIONS = {"chorus", "drop", "bridge"}  #: where a held pad joins the comping
 COUNTER_SECTIONS = {"chorus", "drop", "solo"}
-ARPEGGIO_SECTIONS = {"chorus", "drop", "solo", "build"}
+ARPEGGIO_SECTIONS = {"chorus", "drop", "solo"}
 #: role -> (base velocity, pan -1..1, timing lag in seconds in free time)
 VOICING = {"bass": (92, 0.0, 0.012), "harmony": (66, -0.3, 0.0), "pad": (52, 0.35, 0.0),
            "melody": (94, 0.15, 0.0), "counter": (74, -0.45, 0.0), "timpani": (92, -0.2, 0.0),

@@ -29,6 +29,7 @@ from engine.compose.notes import NoteList
 from engine.compose.scales import Mode
 from engine.styles import Style
 
+LIGHT_ENERGY = 0.75  #: below this (verses, builds) busy patterns play at half the rate
 BASS_LOW = 36  #: MIDI pitch: roots sit in [BASS_LOW, BASS_LOW + 12)
 SUB_LOW = 31  #: MIDI pitch: lower register for 808 and sub basses
 
@@ -132,6 +133,8 @@ def bass_notes(form: Form, style: Style, mode: Mode, *, tonic: int, extension: i
             hits += [(bar0 + t, tok, n) for t, tok, n in cell if slot.start <= bar0 + t < slot.end]
         if not hits or (hits[0][0] != slot.start and pattern != "one-drop"):
             hits.insert(0, (slot.start, "r", 0))
+        if energy < LIGHT_ENERGY and len(cell) >= 4 and pattern not in ("one-drop", "funk"):
+            hits = hits[::2]  # verses and builds play the pattern at half the rate
         for j, (h, tok, n) in enumerate(hits):
             nxt = hits[j + 1][0] if j + 1 < len(hits) else slot.end
             end = min(nxt, h + n) if n else nxt

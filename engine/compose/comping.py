@@ -92,7 +92,7 @@ def comping_notes(form: Form, style: Style, mode: Mode, *, tonic: int, extension
             held = notes if len(notes) <= 3 else tuple(sorted(notes)[1:])
             out.chord(slot.start, slot.end, held, accent=0.85 if not final else 0.9)
             continue
-        light = energy < 0.7  # verses and bridges comp at half the rate of choruses
+        light = energy < 0.75  # verses, builds and bridges comp at half the rate of choruses
         if pattern in ("arpeggio", "alberti"):
             _broken(out, slot.start, slot.end, notes, pattern=pattern, fast=a >= 4 and not light, bar=form.bar,
                     slow=light)

@@ -1,6 +1,6 @@
 """Form: sections with an energy plan, bars, harmonic slots and the final cadence, in ticks.
 
-A piece of 24 s or more (and at least 12 bars) is laid out from the style's `form`: an intro,
+A piece of 24 s or more (and at least 8 bars) is laid out from the style's `form`: an intro,
 body sections (verse, chorus, build, drop, breakdown, ...) cycled to fill the time, and an
 outro, then the final tonic chord. Shorter pieces (previews) are one section: the style's most
 characteristic one (drop, chorus, solo or verse), so a 5 s preview is never an intro.
@@ -28,7 +28,7 @@ PROGRESSION_OF = {"intro": 0, "verse": 0, "chorus": 1, "build": 0, "drop": 1, "b
                   "bridge": 2, "solo": 0, "outro": 0}
 MIN_FORM_SECONDS = 24.0  #: shorter pieces are a single section
 SHORT_FORM_BARS = 28  #: below this, the form is intro, verse, main section, outro
-MIN_FORM_BARS = 12
+MIN_FORM_BARS = 8
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ def plan_sections(style: Style, n_bars: int, duration: float) -> list[tuple[str,
         main = next(s for s in MAIN if s in body)
         first = next((s for s in body if s != main and ENERGY[s] < ENERGY[main]), main)
         edge = 2
-        verse = 6 if n_bars >= 20 else 4 if n_bars >= 14 else 2
+        verse = 6 if n_bars >= 20 else 4 if n_bars >= 14 else 2 if n_bars >= 8 else 0
         plan = [("intro", edge), (first, verse), (main, n_bars - 2 * edge - verse), ("outro", edge)]
         return [(name, bars) for name, bars in plan if bars > 0]
     length = max(style.section_bars, 8)
