@@ -1,7 +1,10 @@
 """Score -> Standard MIDI File bytes (type 1), via pretty_midi.
 
 One track per Part (named after the part, with its General MIDI program; the drum part on
-channel 10), plus the tempo track pretty_midi writes first. The tempo meta event is the Score's
+channel 10 with its kit as the program), plus the tempo track pretty_midi writes first, with a
+time-signature event for the Score's meter. Gliding notes (Note.glide) carry pitch bend: the
+part's bend range is set to BEND_RANGE semitones (RPN 0) and each glide bends from its offset
+back to 0 over GLIDE_SECONDS. The tempo meta event is the Score's
 tempo (as exactly as microseconds per beat allow). Times are quantised to RESOLUTION ticks per
 beat, so onsets on a 16th-note grid land exactly on ticks. No timestamps: the same Score
 always gives the same bytes.
@@ -13,17 +16,19 @@ import io
 import mido
 import pretty_midi
 
-from engine.score import Score
+from engine.score import BEND_RANGE, GLIDE_SECONDS, Part, Score
 
 RESOLUTION = 960  #: ticks per quarter note (divisible by 4, 3 and 5: 16ths and triplets are exact)
+GLIDE_STEPS = 6  #: pitch-bend messages per glide
 
 
 def score_to_midi_bytes(score: Score) -> bytes:
     """The Score as a type 1 MIDI file (bytes)."""
     pm = pretty_midi.PrettyMIDI(resolution=RESOLUTION, initial_tempo=float(score.tempo))
+    pm.time_signature_changes.append(pretty_midi.TimeSignature(int(score.meter[0]), int(score.meter[1]), 0.0))
     for part in score.parts:
-        inst = pretty_midi.Instrument(program=0 if part.is_drum else int(part.program) % 128,
-                                      is_drum=bool(part.is_drum), name=part.name)
+        inst = pretty_midi.Instrument(program=int(part.program) % 128, is_drum=bool(part.is_drum), name=part.name)
+        _glides(inst, part)
         for note in part.notes:
             start, end = float(note.start), float(note.end)
             if end <= start:
@@ -35,6 +40,21 @@ def score_to_midi_bytes(score: Score) -> bytes:
     buf = io.BytesIO()
     pm.write(buf)
     return _exact_tempo(buf.getvalue(), score.tempo)
+
+
+def _glides(inst: pretty_midi.Instrument, part: Part) -> None:
+    """Pitch bends for the part's gliding notes (and the RPN setting the bend range first)."""
+    glides = [n for n in part.notes if n.glide]
+    if not glides or part.is_drum:
+        return
+    for number, value in ((101, 0), (100, 0), (6, BEND_RANGE), (38, 0)):  # RPN 0: bend range
+        inst.control_changes.append(pretty_midi.ControlChange(number, value, 0.0))
+    for note in glides:
+        span = min(GLIDE_SECONDS, note.end - note.start)
+        for i in range(GLIDE_STEPS + 1):
+            left = note.glide * (1.0 - i / GLIDE_STEPS)
+            value = max(-8192, min(8191, round(left / BEND_RANGE * 8191)))
+            inst.pitch_bends.append(pretty_midi.PitchBend(value, float(note.start + span * i / GLIDE_STEPS)))
 
 
 def _exact_tempo(data: bytes, tempo: float) -> bytes:
