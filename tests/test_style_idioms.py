@@ -69,7 +69,7 @@ def test_four_on_the_floor(preset):
     beat = beat_of(m)
     kicks = hits(m, KICK)
     bars = drum_bars(m)[1:-1]  # whole bars between the first and the last
-    beats_with_kick = {int(round(t / beat)) for t in kicks if abs(t / beat - round(t / beat)) < 0.02}
+    beats_with_kick = {round(t / beat) for t in kicks if abs(t / beat - round(t / beat)) < 0.02}
     wanted = {4 * b + i for b in bars for i in range(4)}
     assert len(wanted) > 16
     assert len(wanted & beats_with_kick) >= 0.95 * len(wanted)  # a kick on every beat
@@ -143,7 +143,6 @@ def test_drum_and_bass_two_step_at_speed():
     bar = 4 * beat
     body = m.end_time - 2 * bar  # before the final hit
     kicks = (hits(m, KICK)[hits(m, KICK) < body] % bar) / beat
-    snares = (hits(m, SNARE)[hits(m, SNARE) < body] % bar) / beat
     assert np.mean(np.isclose(kicks, 0.0, atol=0.05) | np.isclose(kicks, 2.5, atol=0.05)) > 0.55
     assert not np.any(np.isclose(kicks, 1.0, atol=0.05) | np.isclose(kicks, 3.0, atol=0.05))
     snare_times = hits(m, SNARE)

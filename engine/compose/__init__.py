@@ -85,7 +85,8 @@ def params_to_score(spec: RenderSpec) -> Score:
         ("melody", inst["melody"], melody),
     ]
     if "pad" in inst and style.comping != "pad":  # a pad-comping style is its own pad
-        voices.append(("pad", inst["pad"], pad_notes(form, mode, tonic=tonic, extension=ext, sections=PAD_SECTIONS)))
+        voices.append(("pad", inst["pad"], pad_notes(form, style, mode, tonic=tonic, extension=ext,
+                                                           sections=PAD_SECTIONS)))
     if "counter" in inst:
         voices.append(("counter", inst["counter"], counter_notes(melody, form, mode, tonic=tonic,
                                                                  sections=COUNTER_SECTIONS)))

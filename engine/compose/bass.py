@@ -131,7 +131,7 @@ def bass_notes(form: Form, style: Style, mode: Mode, *, tonic: int, extension: i
         hits = []
         for bar0 in range(slot.start - slot.start % form.bar, slot.end, form.bar):
             hits += [(bar0 + t, tok, n) for t, tok, n in cell if slot.start <= bar0 + t < slot.end]
-        if not hits or (hits[0][0] != slot.start and pattern != "one-drop"):
+        if not hits or (hits[0][0] != slot.start and pattern not in ("one-drop", "offbeat")):
             hits.insert(0, (slot.start, "r", 0))
         if energy < LIGHT_ENERGY and len(cell) >= 4 and pattern not in ("one-drop", "funk"):
             hits = hits[::2]  # verses and builds play the pattern at half the rate

@@ -139,12 +139,23 @@ def _broken(out: NoteList, s0: int, s1: int, notes: tuple[int, ...], *, pattern:
         out.add(t, min(t + step + step // 2, s1), seq[i % len(seq)], accent=0.95 if t % bar == 0 else 0.8)
 
 
-def pad_notes(form: Form, mode: Mode, *, tonic: int, extension: int, sections: set[str]) -> NoteList:
-    """Held chords (role 'pad') in the sections listed, three voices around PAD_CENTER."""
+def pad_notes(form: Form, style: Style, mode: Mode, *, tonic: int, extension: int, sections: set[str]) -> NoteList:
+    """Held chords (role 'pad') in the sections listed, three voices around PAD_CENTER; over a
+    reggae skank the organ bubbles (short off-beat 16th chords) instead."""
     chords = _chords(form, mode, tonic, min(extension, 1))
     voiced = voice_chords(chords, center=PAD_CENTER, max_notes=3)
+    bubble = _scaled(_CELLS["bubble"], form.bar) if style.comping == "skank" else None
     out = NoteList()
     for slot, notes in zip(form.slots, voiced):
-        if form.sections[slot.section].name in sections or slot.start >= form.final_tick:
-            out.chord(slot.start, slot.end, notes, accent=0.8)
+        final = slot.start >= form.final_tick
+        if form.sections[slot.section].name not in sections and not final:
+            continue
+        if bubble and not final:
+            bar0 = slot.start - slot.start % form.bar
+            for b in range(bar0, slot.end, form.bar):
+                for t, n, acc in bubble:
+                    if slot.start <= b + t < slot.end:
+                        out.chord(b + t, min(b + t + n, slot.end), notes, accent=acc)
+            continue
+        out.chord(slot.start, slot.end, notes, accent=0.8)
     return out

@@ -153,10 +153,8 @@ def make_form(style: Style, *, tempo: float, duration: float, omega: float,
         prog = style.progressions[PROGRESSION_OF[sec.name] % len(style.progressions)]
         if 0 in prog:  # sections open on the tonic chord, so the key is heard from the start
             prog = prog[prog.index(0):] + prog[:prog.index(0)]
-        j = 0
-        for s0 in range(sec.start, sec.end, slot_ticks):
+        for j, s0 in enumerate(range(sec.start, sec.end, slot_ticks)):
             slots.append(Slot(s0, min(s0 + slot_ticks, sec.end, final_tick), prog[j % len(prog)], sec.index))
-            j += 1
     slots = [s for s in slots if s.end > s.start]
     if slots and slots[-1].degree == 0:
         last = slots[-1]

@@ -149,8 +149,8 @@ def melody_notes(form: Form, style: Style, mode: Mode, *, tonic: int, extension:
             density = round(pulses * (1.6 if sec.name == "solo" else 1.25 if sec.energy >= 0.85 else 0.8))
             density = max(1, min(form.bar // SIXTEENTH, density // 2 if sec.energy < 0.45 else density))
             # the rhythm depends on |omega|, not its sign (the sign only turns the contour)
-            rhythm_rng = np.random.default_rng([n, k, tonic, density, int(round(abs(omega) * 1000)),
-                                                int(round(abs(xi) * 1000)), len(motifs)])
+            rhythm_rng = np.random.default_rng([n, k, tonic, density, round(abs(omega) * 1000),
+                                                round(abs(xi) * 1000), len(motifs)])
             rhythm = _motif_rhythm(density, style, form, rhythm_rng)
             candidates = [_motif_line(len(rhythm), style, leap, direction, reach, rng) for _ in range(MOTIF_TRIES)]
             line = min(candidates, key=lambda c: _motif_cost(c, style.melody.step))
