@@ -55,7 +55,7 @@ def test_nothing_is_fetched_from_outside_and_nothing_is_inline():
     assert not re.search(r"\son[a-z]+=", html), "inline event handler (the CSP forbids it)"
     for file in FILES:
         text = file.read_text()
-        for url in re.findall(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}[^\s\"'<>)]*", text, re.I):
+        for url in re.findall(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}[^\s\"'<>)]*", text, re.IGNORECASE):
             assert url in NAMESPACES, f"{file.name} refers to an outside URL: {url}"
         assert "@import url(http" not in text and "fonts.googleapis" not in text
 

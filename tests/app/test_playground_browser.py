@@ -135,7 +135,7 @@ def resolved_body(app, body: dict) -> dict:
 
 def curl_json(text: str, endpoint: str) -> dict:
     """The JSON body of the curl command for `endpoint` in the curl box."""
-    match = re.search(rf"curl -X POST \S+{re.escape(endpoint)} \\\n.*?-d '(.*?)'", text, re.S)
+    match = re.search(rf"curl -X POST \S+{re.escape(endpoint)} \\\n.*?-d '(.*?)'", text, re.DOTALL)
     assert match, text
     return json.loads(match.group(1).replace("'\\''", "'"))
 
@@ -336,3 +336,76 @@ def test_readable_at_phone_and_desktop_widths(browser, server, tmp_path, width, 
     page.screenshot(path=str(out / f"playground-{width}{suffix}.png"))
     assert errors == []
     context.close()
+
+
+def test_the_request_follows_the_api_prompt_alone_overrides_or_geometry_alone(session, server):
+    _, app = server
+    session.open()
+    preview_url = f"{session.base}{API}/preview"
+
+    def preview_and_wait() -> dict:
+        before = len(session.posts.get(preview_url, []))
+        session.control("button", "Preview").click()
+        session.wait(f"document.querySelectorAll('#recent li').length > {before}")
+        return json.loads(session.posts[preview_url][-1])
+
+    # No prompt: the geometry alone, every field of it.
+    assert preview_and_wait() == {"params": {"n": 24, "k": 10, "omega": 1, "xi": 1, "psi": 0, "lock_psi_tau": True}}
+    # A prompt alone resolves everything; the controls show what it resolved to.
+    session.control("textbox", "Prompt").fill("sad")
+    assert preview_and_wait() == {"prompt": "sad"}
+    expected = resolved_body(app, {"prompt": "sad"})
+    session.wait(f"document.getElementById('omega-number').value === '{expected['params']['omega']:g}'")
+    # A moved control is an override on top of the prompt (n and k travel together).
+    session.control("spinbutton", "omega value").fill("-3")
+    session.control("switch", "lock_psi_tau").click()
+    session.control("spinbutton", "tempo value").fill("90")
+    assert preview_and_wait() == {"prompt": "sad", "params": {"omega": -3, "lock_psi_tau": not expected[
+        "params"]["lock_psi_tau"]}, "tempo": 90}
+    session.control("button", "Reset to the prompt's values").click()
+    assert preview_and_wait() == {"prompt": "sad"}
+    session.assert_stayed_home()
+
+
+def test_generate_in_midi_plays_the_wav_of_the_same_request(session):
+    session.open()
+    session.control("spinbutton", "duration value").fill("1")
+    session.control("combobox", "Format").select_option("midi")
+    session.control("button", "Generate").click()
+    for name in MEDIA:
+        session.control("link", name).wait_for()
+    session.wait("Math.abs(document.getElementById('player').duration - 1) < 0.05")
+    first = json.loads(session.posts[f"{session.base}{API}/generate"][0])
+    assert first["format"] == "midi" and first["duration_seconds"] == 1 and "prompt" not in first
+    session.assert_stayed_home()
+
+
+def test_styles_appear_once_the_api_documents_them(session):
+    """GET /styles is coming: when the OpenAPI document lists it, the select offers its styles."""
+    styles = {"styles": [
+        {"id": "techno", "name": "Techno", "description": "Four on the floor.", "meter": "4/4",
+         "feel": "straight", "tempo_range": [120, 140], "instruments": {}},
+        {"id": "jazz", "name": "Jazz", "description": "Swing over a walking bass.", "meter": "4/4",
+         "feel": "swing", "tempo_range": [90, 200], "instruments": {}}]}
+
+    def documented(route):
+        doc = route.fetch().json()
+        doc["paths"][f"{API}/styles"] = {"get": {"responses": {"200": {"description": "styles"}}}}
+        route.fulfill(json=doc)
+
+    session.page.route(f"{session.base}{API}/openapi.json", documented)
+    session.page.route(f"{session.base}{API}/styles", lambda route: route.fulfill(json=styles))
+    session.page.route(f"{session.base}{API}/preview", lambda route: route.fulfill(
+        status=422, json={"detail": "'style' must be one of: techno, jazz", "errors": {"style": ["..."]}}))
+    session.open()
+    select = session.control("combobox", "Style")
+    select.wait_for()
+    assert select.locator("option").all_text_contents() == ["from the prompt", "Techno", "Jazz"]
+    select.select_option("jazz")
+    assert session.page.locator("#style-desc").text_content() == "Swing over a walking bass."
+    session.control("textbox", "Prompt").fill("late night")
+    session.control("button", "Preview").click()
+    session.page.locator("#style-error").wait_for()
+    assert json.loads(session.posts[f"{session.base}{API}/preview"][0]) == {"prompt": "late night", "style": "jazz"}
+    assert session.page.locator("#style-error").text_content() == "'style' must be one of: techno, jazz"
+    session.assert_stayed_home(allowed_statuses=(422,))
