@@ -41,7 +41,8 @@ blp = Blueprint("playground", __name__, static_folder="static", static_url_path=
 def page() -> Response:
     """The playground page itself (static HTML; the scripts do the rest)."""
     response = send_from_directory(STATIC_DIR, "index.html", max_age=0)
-    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Cache-Control"] = "no-cache"  # the page is small; its assets revalidate
+    response.headers.pop("Content-Disposition", None)  # a page, not a file to save
     return response
 
 

@@ -226,7 +226,11 @@ async function play(blob, label) {
   player.src = url;
   $("now-playing").textContent = label;
   remember(url, label);
-  const duration = await waveform.show(blob).catch(() => null);
+  const duration = await waveform.show(blob).catch((error) => {
+    waveform.clear();
+    $("now-playing").textContent = `${label} (no waveform: ${error.message})`;
+    return null;
+  });
   try {
     await player.play();
   } catch {
