@@ -318,10 +318,13 @@ def test_readable_at_phone_and_desktop_widths(browser, server, tmp_path, width, 
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.goto(base + "/")
     page.locator(".preset").first.wait_for()
-    page.get_by_role("textbox", name="Prompt", exact=True).fill("tense chase scene, 4 bars")
-    page.get_by_role("button", name="Preview", exact=True).click()
+    page.get_by_role("textbox", name="Prompt", exact=True).fill("tense chase scene")
+    page.get_by_role("spinbutton", name="duration value", exact=True).fill("3")
+    page.get_by_role("button", name="Generate", exact=True).click()
+    for name in MEDIA:
+        page.get_by_role("link", name=name, exact=True).wait_for()
     page.wait_for_function("() => document.getElementById('player').duration > 0")
-    page.evaluate("() => document.getElementById('player').pause()")
+    page.evaluate("() => { document.getElementById('player').pause(); window.scrollTo(0, 0); }")
     assert page.evaluate("() => document.documentElement.scrollWidth") <= width  # no sideways scroll
     for name in ("Prompt", "Preview", "Generate"):
         box = page.get_by_text(name, exact=True).first.bounding_box() if name == "Prompt" else \

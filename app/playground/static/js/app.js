@@ -113,7 +113,7 @@ function redraw() {
 }
 
 function showOverrides() {
-  const names = [...state.overrides];
+  const names = [...state.overrides].filter((name) => name !== "duration"); // always sent by Generate
   $("override-note").textContent = names.length ? `Sent as overrides: ${names.join(", ")}` : "";
 }
 
@@ -226,17 +226,16 @@ async function play(blob, label) {
   player.src = url;
   $("now-playing").textContent = label;
   remember(url, label);
-  const duration = await waveform.show(blob).catch((error) => {
+  await waveform.show(blob).catch((error) => {
     waveform.clear();
     $("now-playing").textContent = `${label} (no waveform: ${error.message})`;
-    return null;
   });
   try {
     await player.play();
+    return true;
   } catch {
-    setStatus(`${label}: ready; press play on the player.`);
+    return false; // autoplay refused: the caller says "press play"
   }
-  return duration;
 }
 
 function remember(url, label) {
@@ -263,8 +262,8 @@ async function preview(body, label, { resolve = true } = {}) {
   try {
     const { blob, jobId } = await api.preview(body, { onBusy });
     if (ticket !== state.ticket) return;
-    await play(blob, `5 s clip: ${label}`);
-    setStatus(`Playing the 5 s preview of ${label}.`);
+    const playing = await play(blob, `5 s clip: ${label}`);
+    setStatus(playing ? `Playing the 5 s preview of ${label}.` : `The preview of ${label} is ready: press play.`);
     if (resolve && jobId) showResolved(await api.job(jobId, { onBusy }));
   } catch (error) {
     if (ticket === state.ticket) showError(error);
