@@ -412,3 +412,24 @@ def test_styles_appear_once_the_api_documents_them(session):
     assert json.loads(session.posts[f"{session.base}{API}/preview"][0]) == {"prompt": "late night", "style": "jazz"}
     assert session.page.locator("#style-error").text_content() == "'style' must be one of: techno, jazz"
     session.assert_stayed_home(allowed_statuses=(422,))
+
+
+def test_a_job_body_with_style_and_key_is_shown_as_it_says(session):
+    """Job bodies will carry `style` (and maybe `key`): the page shows them rather than its guess."""
+
+    def with_style_and_key(route):
+        body = route.fetch().json()
+        route.fulfill(json={**body, "style": "noir-jazz", "key": "F♯ minor"})
+
+    session.page.route(re.compile(rf"{re.escape(session.base)}{API}/jobs/[0-9a-f]{{32}}$"), with_style_and_key)
+    session.open()
+    session.control("textbox", "Prompt").fill("calm")
+    session.control("button", "Preview").click()
+    key = session.page.locator('#resolved [data-field="key"]')
+    session.wait("document.querySelector('#resolved [data-field=\"key\"]').textContent !== '–'")
+    assert key.text_content().startswith("F♯ minor, ")
+    assert session.page.locator('#resolved [data-field="style"]').text_content() == "noir-jazz"
+    assert session.page.locator("#key-name").text_content() == "tonic F♯ minor"
+    session.control("spinbutton", "psi value").fill("1.0472")  # moved: the drawing names its own key
+    assert session.page.locator("#key-name").text_content() == "tonic D major"
+    session.assert_stayed_home()

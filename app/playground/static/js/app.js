@@ -28,7 +28,8 @@ const FIELD_CONTROL = {
   "params.lock_psi_tau": "lock_psi_tau", ...Object.fromEntries(GEOMETRY.map((g) => [`params.${g}`, g])),
 };
 
-const state = { overrides: new Set(), ticket: 0, styles: null, recent: [] };
+// bodyKey: the `key` of the last job body, while the controls still show that job's geometry.
+const state = { overrides: new Set(), ticket: 0, styles: null, recent: [], bodyKey: null };
 const star = new StarDrawing($("star"));
 const waveform = new Waveform($("waveform"), $("player"));
 
@@ -91,6 +92,7 @@ function followN() {
 
 function changed(name) {
   state.overrides.add(name);
+  if (GEOMETRY.includes(name)) state.bodyKey = null;
   if (name === "n" || name === "k") {
     state.overrides.add("n");
     state.overrides.add("k");
@@ -107,7 +109,7 @@ function redraw() {
   star.draw(p);
   const shown = star.params;
   $("star-name").textContent = `{${shown.n}/${shown.k}}`;
-  $("key-name").textContent = `tonic ${keyOf(p)}`;
+  $("key-name").textContent = `tonic ${keyOf(p, state.bodyKey)}`;
   const scale = scaleOf(shown.n, shown.k);
   $("scale-name").textContent = `${scale.name} (12·k/n ≈ ${scale.step})`;
 }
@@ -138,6 +140,7 @@ function showResolved(body) {
     key: `${keyOf(p, body.key)}, ${scaleOf(p.n, p.k).name}`,
   };
   for (const [field, t] of Object.entries(text)) $("resolved").querySelector(`[data-field="${field}"]`).textContent = t;
+  state.bodyKey = body.key || null;
   fillControls(p, body.tempo, body.style);
 }
 
