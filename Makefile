@@ -31,8 +31,9 @@ test-fast: install sysdeps-test
 lint: install
 	$(BIN)/ruff check engine app tests bench wsgi.py
 
-# What the tests start besides gunicorn: redis-server, the shared rate-limit store (test_operability).
-TEST_DEBS := redis-server
+# What the tests start besides gunicorn: redis-server, the shared rate-limit store (test_operability),
+# and chromium, the browser Playwright drives in the playground tests (never a downloaded build).
+TEST_DEBS := redis-server chromium
 sysdeps-test:
 	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

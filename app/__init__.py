@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
-from app import metrics, ratelimit
+from app import metrics, playground, ratelimit
 from app.config import Config
 from app.errors import register_error_handlers
 from app.schemas import PROMPT_OR_PARAMS, ErrorSchema, GenerateSchema, StrictInteger
@@ -55,5 +55,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for module in (jobs_api, preview, presets, styles, health):
         api.register_blueprint(module.blp)
     register_docs(app)
+    playground.init_app(app)  # GET / and /playground: the page that tries the API (not in the doc)
     register_error_handlers(app)
     return app
