@@ -166,7 +166,7 @@ function requestBody(kind) {
     body.duration_seconds = value("duration");
     body.format = $("format").value;
   }
-  if (state.styles && $("style").value) body.style = $("style").value;
+  if (state.styles && state.overrides.has("style") && $("style").value) body.style = $("style").value;  // only a style the user chose
   return body;
 }
 
