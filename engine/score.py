@@ -70,7 +70,7 @@ class Effects:
 
     reverb: scale of every voice's reverb send (0 dry .. 2 very wet; 1 as the voices set it).
     crackle: vinyl crackle and hiss level 0..1 (lo-fi); 0 none.
-    tape: lo-fi tone 0..1: bus low-pass (from ~16 kHz at 0 down to ~4.5 kHz at 1) and wow.
+    tape: lo-fi tone 0..1: a bus low-pass from 16 kHz (0) down to 4.5 kHz (1).
     drive: bus saturation 0..1 (soft clipping before mastering); 0 none.
     """
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from engine.score import Score
 from engine.synth.drums import DrumKit
+from engine.synth.effects import BusEffects
 from engine.synth.notes import NoteBank
 from engine.synth.reverb import Reverb
 from engine.synth.timbres import velocity_gain, voice_for
@@ -68,9 +69,9 @@ class _Track:
 
 def _tracks(score: Score, frames: int, sr: int, tones: ToneCache | None) -> list[_Track]:
     bank = NoteBank(sr=sr, tones=tones)
-    kit = DrumKit(seed=score.seed, sr=sr)
     tracks = []
     for part in score.parts:
+        kit = DrumKit(seed=score.seed, sr=sr, kit=part.program) if part.is_drum else None
         starts, lengths, gains, hits, notes = [], [], [], [], []
         for note in part.notes:
             start = round(note.start * sr)
@@ -109,6 +110,8 @@ def mix(score: Score, bus: np.ndarray, *, sr: int, reverb: Reverb,
     """
     frames = bus.shape[0]
     tracks = _tracks(score, frames, sr, tones)
+    effects = BusEffects(score.effects, seed=score.seed, sr=sr)
+    reverb_scale = np.float32(score.effects.reverb)
     block = reverb.block
     mono = np.empty(block, np.float32)
     send = np.empty(block, np.float32)
@@ -143,7 +146,10 @@ def mix(score: Score, bus: np.ndarray, *, sr: int, reverb: Reverb,
                 lr[1] += m * track.pan[1]
                 send[:n] += m * track.send
             track.retire(b)
+        if reverb_scale != 1.0:
+            send[:n] *= reverb_scale
         reverb.process(send[:n], lr)
+        effects.process(lr, a)
         if on_window:
             on_window(lr, a)
         bus[a:b, 0] = lr[0]

@@ -38,6 +38,10 @@ class Voice:
     gain: level trim so families balance in the mix (linear).
     send: reverb send level (linear).
     partials: explicit amplitudes of harmonics 1..len (drawbar organ); overrides the slopes.
+    voices: detuned saws ("saws"; 7 for a supersaw). resonance: Q of the saws' low-pass
+        (0.707 flat; 3-5 the squelch of an acid bass). drive: tanh waveshaping after the
+        low-pass (0 none; 3-6 an overdriven or distorted guitar). cabinet: Hz of a second
+        low-pass after the drive (a guitar cabinet), or None.
     """
 
     kind: str
@@ -58,6 +62,10 @@ class Voice:
     gain: float = 1.0
     send: float = 0.3
     partials: tuple[float, ...] | None = None
+    voices: int = 3
+    resonance: float = 0.707
+    drive: float = 0.0
+    cabinet: float | None = None
 
 
 #: One voice per GM family (program // 8).
@@ -93,8 +101,21 @@ FAMILIES: tuple[Voice, ...] = (
 SPECIAL: dict[int, Voice] = {
     4: Voice("fm", fm_ratio=1.0, fm_index=1.6, attack=0.002, release=0.2, ring=1.8, gain=0.85),
     5: Voice("fm", fm_ratio=14.0, fm_index=0.9, attack=0.002, release=0.2, ring=1.6, gain=0.8),
-    38: Voice("saws", detune=5.0, cutoff=4.0, attack=0.004, decay=0.2, sustain=0.6, release=0.06, gain=1.1, send=0.06),
-    39: Voice("saws", detune=8.0, cutoff=2.5, attack=0.004, decay=0.25, sustain=0.7, release=0.06, gain=1.2, send=0.06),
+    # overdriven / distortion guitar: detuned saws, tanh waveshaping, a cabinet low-pass
+    29: Voice("saws", detune=7.0, cutoff=10.0, drive=3.0, cabinet=4200.0, attack=0.004, decay=0.5,
+              sustain=0.65, release=0.08, gain=0.38, send=0.15),
+    30: Voice("saws", detune=10.0, cutoff=10.0, drive=7.0, cabinet=3600.0, attack=0.003, decay=0.6,
+              sustain=0.75, release=0.07, gain=0.34, send=0.12),
+    32: Voice("additive", 1.3, 3.6, bright_tau=0.05, attack=0.004, release=0.07, ring=0.9, gain=1.35,
+              send=0.05),  # upright bass: a woody pluck
+    38: Voice("saws", voices=1, detune=0.0, cutoff=3.0, resonance=4.5, drive=1.5, attack=0.003, decay=0.18,
+              sustain=0.45, release=0.05, gain=1.0, send=0.06),  # acid: resonant low-pass
+    39: Voice("additive", partials=(1.0, 0.12, 0.04), attack=0.003, release=0.09, ring=1.6, gain=1.6,
+              send=0.03),  # 808 sub: a sine that booms and decays
+    80: Voice("additive", 1.0, 1.5, odd=True, attack=0.004, decay=0.1, sustain=0.8, release=0.06,
+              gain=0.4),  # square lead (chiptune pulse)
+    81: Voice("saws", voices=7, detune=32.0, cutoff=9.0, attack=0.01, decay=0.3, sustain=0.85,
+              release=0.2, vibrato=4.0, gain=0.45, send=0.35),  # supersaw
 }
 
 
@@ -148,6 +169,7 @@ def wavetable(f0: float, slope: float, *, sr: int, odd: bool = False, saw: bool 
         amp = np.asarray(partials[:n_h], np.float64)
     if odd:
         amp = np.where(h % 2 == 1, amp, 0.0)
+    amp = amp * top_octave_rolloff(h * f0)
     spec = np.zeros(TABLE // 2 + 1, np.complex128)
     spec[1:len(h) + 1] = amp * (TABLE / 2) * -1j
     cyc = np.fft.irfft(spec, TABLE)
@@ -155,6 +177,17 @@ def wavetable(f0: float, slope: float, *, sr: int, odd: bool = False, saw: bool 
     out = np.append(cyc, cyc[0]).astype(np.float32)
     out.flags.writeable = False
     return out
+
+
+ROLLOFF_HZ = (6000.0, 16000.0)  #: partials fade from the first frequency to nothing at the second
+
+
+def top_octave_rolloff(freqs: np.ndarray) -> np.ndarray:
+    """Gain 1 below 6 kHz falling as a raised cosine to 0 at 16 kHz: real instruments' spectra
+    roll off in the top octave instead of running flat to Nyquist (no buzzy, sharp-edged tones)."""
+    lo, hi = ROLLOFF_HZ
+    u = np.clip((np.asarray(freqs, np.float64) - lo) / (hi - lo), 0.0, 1.0)
+    return 0.5 + 0.5 * np.cos(np.pi * u)
 
 
 def vibrato_shape(n: int, rate: float, *, sr: int, ramps: Ramps) -> np.ndarray:
@@ -221,9 +254,15 @@ def _loop_plan(voice: Voice, f0: float, sr: int) -> tuple[int, int, float, float
 
 
 @lru_cache(maxsize=256)
-def _lowpass(cutoff: float, sr: int) -> np.ndarray:
-    """2nd-order Butterworth low-pass as float32 sos (a pure memo of the filter design)."""
-    sos = signal.butter(2, cutoff, "low", fs=sr, output="sos").astype(np.float32)
+def _lowpass(cutoff: float, sr: int, q: float = 0.707) -> np.ndarray:
+    """2nd-order low-pass (RBJ biquad, Q = q; 0.707 is Butterworth) as float32 sos (a pure memo
+    of the filter design)."""
+    w0 = 2.0 * np.pi * min(cutoff, 0.45 * sr) / sr
+    alpha = np.sin(w0) / (2.0 * q)
+    cos = np.cos(w0)
+    b = np.array([(1 - cos) / 2, 1 - cos, (1 - cos) / 2])
+    a = np.array([1 + alpha, -2 * cos, 1 - alpha])
+    sos = np.concatenate([b / a[0], a / a[0]])[None, :].astype(np.float32)
     sos.flags.writeable = False
     return sos
 
@@ -279,14 +318,21 @@ def tone_head(voice: Voice, pitch: int, brightness: float, m: int, *, sr: int, r
         shape = vibrato_shape(m, rate, sr=sr, ramps=ramps) if voice.vibrato > 0.0 else None
         y = np.zeros(m, np.float32)
         cycles = round(f * period / sr)
-        for cents in (-voice.detune / 2, 0.0, voice.detune / 2):
+        spread = np.linspace(-voice.detune / 2, voice.detune / 2, voice.voices) if voice.voices > 1 else [0.0]
+        for cents in spread:
             c = round(cycles * 2.0 ** (cents / 1200.0))
             c = c if cents == 0.0 or c != cycles else cycles + (1 if cents > 0 else -1)
             y += table.take(phase_index(c * sr / period, m, sr=sr, ramps=ramps, vibrato=voice.vibrato,
                                         shape=shape, rate=rate))
         cutoff = min(0.45 * sr, f0 * voice.cutoff * (0.6 + 0.8 * brightness) + 200.0)
-        y = signal.sosfilt(_lowpass(cutoff, sr).copy(), y)  # (sosfilt wants a writable sos)
-        y *= np.float32(1.0 / 1.6)
+        y = signal.sosfilt(_lowpass(cutoff, sr, voice.resonance).copy(), y)  # (sosfilt wants a writable sos)
+        y *= np.float32(1.0 / (1.6 * np.sqrt(len(spread) / 3.0)))
+        if voice.drive > 0.0:  # waveshaping, then the cabinet takes the fizz off
+            y = np.tanh(np.float32(voice.drive) * y) * np.float32(1.0 / np.tanh(voice.drive))
+        if voice.cabinet is not None:  # a steep (4th-order) cabinet roll-off
+            cab = _lowpass(voice.cabinet, sr)
+            y = signal.sosfilt(np.concatenate([cab, cab]), y)
+        y = np.asarray(y, np.float32)
     else:
         bright = wavetable(f0, voice.slope_bright, sr=sr, odd=voice.odd, partials=voice.partials)
         dull = wavetable(f0, voice.slope_dull, sr=sr, odd=voice.odd, partials=voice.partials)
