@@ -70,7 +70,7 @@ def check_sane(s: RenderSpec, score: Score) -> None:
     bass, harmony, melody = (next(p for p in score.parts if p.name == r).arrays() for r in ("bass", "harmony", "melody"))
     assert 24 <= bass["pitch"].min() and bass["pitch"].max() <= 60
     assert 36 <= harmony["pitch"].min() and harmony["pitch"].max() <= 88  # low power chords in metal
-    assert 50 <= melody["pitch"].min() and melody["pitch"].max() <= 96
+    assert 45 <= melody["pitch"].min() and melody["pitch"].max() <= 100
     assert max_gap(score) <= 1.0
 
 

@@ -16,8 +16,8 @@ Patterns (positions in ticks within a 4/4 bar of 96; 3/4 and 6/8 bars are 72):
     arp           8th-note sequencer pattern root, root, octave (synthwave)
 Quiet sections (intro, breakdown) hold one note per chord. Every pitch is a chord tone or a
 scale step, so the bass never leaves the scale. In the symmetric scale families (whole-tone,
-octatonic, ...: no diatonic pull to a tonic) the bass holds the tonic under every chord but
-the cadential one, so the key is still heard.
+octatonic, ...: no diatonic pull to a tonic) the bass holds the tonic under every chord, so
+the key is still heard.
 """
 from __future__ import annotations
 
@@ -84,18 +84,19 @@ def bass_notes(form: Form, style: Style, mode: Mode, *, tonic: int, extension: i
     cell = _acid_cell(rng) if pattern == "acid" else _cell(style, form)
     scale = _scale_pitches(mode, tonic, low - 2, low + 19)
     pedal = mode.family not in ("diatonic", "pentatonic")  # symmetric scales: a tonic pedal anchors the key
-    cadential = 4
     out = NoteList()
     slots = form.slots
     prev_pitch = None
     changes = 0
     for i, slot in enumerate(slots):
         chord = absolute(chord_pcs(mode, slot.degree, extension=extension), tonic)
-        root_pc = tonic if pattern == "pedal" or (pedal and slot.degree != cadential) else chord[0]
+        root_pc = tonic if pattern == "pedal" or pedal else chord[0]
         root = _place(root_pc, low)
         fifth = root + ((chord[min(2, len(chord) - 1)] - root) % 12)
         seventh = root + ((chord[3] - root) % 12) if len(chord) > 3 else root + 10 if (root + 10) % 12 in scale % 12 else root + 12
         tones = {"r": root, "f": fifth if fifth - root <= 7 else fifth - 12, "o": root + 12, "s": seventh}
+        if root_pc != chord[0]:  # a pedal: the other tokens stay on the tonic too
+            tones = {"r": root, "f": root + 12, "o": root + 12, "s": root}
         energy = form.sections[slot.section].energy
         if slot.start >= form.final_tick:
             out.add(slot.start, slot.end, root, accent=1.0)

@@ -68,6 +68,7 @@ def comping_notes(form: Form, style: Style, mode: Mode, *, tonic: int, extension
     pattern = style.comping
     max_notes = 3
     voiced = voice_chords(chords, center=HARMONY_CENTER, open_voicing=abs(xi) >= 2.5, max_notes=max_notes)
+    voiced = [_double_tonic(v, c[0]) if slot.degree == 0 else v for v, c, slot in zip(voiced, chords, form.slots)]
     a = abs(omega)
     out = NoteList()
     for slot, chord, notes in zip(form.slots, chords, voiced):
@@ -120,6 +121,15 @@ def comping_notes(form: Form, style: Style, mode: Mode, *, tonic: int, extension
         for t, n, acc in hits:
             out.chord(t, min(t + n, slot.end), notes, accent=acc)
     return out
+
+
+def _double_tonic(notes: tuple[int, ...], root_pc: int) -> tuple[int, ...]:
+    """The tonic chord with its root doubled at the top (or added), so the key is heard."""
+    top = max(notes)
+    root = top + ((root_pc - top) % 12 or 12)
+    if root - 12 in notes and root > 84:
+        return notes
+    return tuple(sorted(set(notes) | {root if root <= 84 else root - 12}))
 
 
 def _broken(out: NoteList, s0: int, s1: int, notes: tuple[int, ...], *, pattern: str, fast: bool, bar: int,

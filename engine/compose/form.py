@@ -150,7 +150,9 @@ def make_form(style: Style, *, tempo: float, duration: float, omega: float,
     sections = [Section(s.name, s.start, s.end, s.energy, i) for i, s in enumerate(sections)]
     slots: list[Slot] = []
     for sec in sections:
-        prog = style.progressions[PROGRESSION_OF[sec.name] % len(style.progressions)]
+        # a single-section piece (a preview) walks the style's first, home-centred progression
+        which = PROGRESSION_OF[sec.name] if len(sections) > 1 else 0
+        prog = style.progressions[which % len(style.progressions)]
         if 0 in prog:  # sections open on the tonic chord, so the key is heard from the start
             prog = prog[prog.index(0):] + prog[:prog.index(0)]
         for j, s0 in enumerate(range(sec.start, sec.end, slot_ticks)):
