@@ -281,3 +281,11 @@ def test_rendered_tempo_and_audio_brightness_follow_the_presets(rendered):
     centroids = {pid: rendered[pid]["centroid"] for pid in AUDIO_PRESETS}
     print("spectral centroids (Hz):", ", ".join(f"{k} {v:.0f}" for k, v in centroids.items()))
     assert all(c > 0 for c in centroids.values())
+
+
+def test_every_preset_plays_at_a_tempo_its_style_knows():
+    from engine.styles import get_style
+
+    for preset in CATALOG:
+        lo, hi = get_style(preset.style).tempo
+        assert lo <= preset.tempo <= hi, (preset.id, preset.style, preset.tempo)
