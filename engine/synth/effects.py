@@ -3,7 +3,9 @@
     reverb   scales every voice's reverb send (done in engine.synth.mix)
     drive    soft saturation of the bus: y = tanh(k x) / k with k = 1 + 2 * drive
     tape     a low-pass on the bus, from 16 kHz (tape 0) down to 4.5 kHz (tape 1): worn cassette
-    crackle  vinyl: band-passed hiss and sparse clicks, seeded from the score (same bytes each time)
+    crackle  vinyl: band-passed hiss and sparse clicks, seeded from the score (same bytes each time);
+             one revolution of the record (1.8 s at 33 1/3 rpm) is made once and comes round
+             again, as a record's crackle does
 Filters carry their state from window to window, so the result does not depend on the window
 length. The pre-master bus runs at an RMS of about 0.2-0.8; the vinyl noise sits some 30 dB below.
 """
@@ -17,6 +19,7 @@ from engine.score import Effects
 HISS_RMS = 0.012  #: hiss level at crackle = 1 (pre-master bus units)
 CLICK_PEAK = 0.25  #: loudest click at crackle = 1
 CLICKS_PER_SECOND = 9.0
+REVOLUTION_S = 1.8  #: seconds per turn of a record at 33 1/3 rpm
 
 
 class BusEffects:
@@ -28,11 +31,9 @@ class BusEffects:
         self._tape = None
         if effects.tape > 0:
             cutoff = 16000.0 - 11500.0 * min(1.0, effects.tape)
-            self._tape = signal.butter(2, cutoff, "low", fs=sr, output="sos")
-            self._tape_zi = np.zeros((2, 1, 2))
-        if effects.crackle > 0:
-            self._band = signal.butter(2, [900.0, 7000.0], "bandpass", fs=sr, output="sos")
-            self._band_zi = np.zeros((self._band.shape[0], 2))
+            self._tape = signal.butter(2, cutoff, "low", fs=sr, output="sos").astype(np.float32)
+            self._tape_zi = np.zeros((1, 2, 2), np.float32)
+        self._record = self._revolution() if effects.crackle > 0 else None
 
     def process(self, lr: np.ndarray, a: int) -> None:
         """Apply the effects in place to the window lr (float32 (2, n)) starting at frame a."""
@@ -43,18 +44,24 @@ class BusEffects:
             np.tanh(lr * k, out=lr)
             lr /= k
         if self._tape is not None:
-            for ch in range(2):
-                out, self._tape_zi[ch] = signal.sosfilt(self._tape, lr[ch], zi=self._tape_zi[ch])
-                lr[ch] = out
-        if self.fx.crackle > 0:
-            lr += self._vinyl(lr.shape[1], a)
+            lr[:], self._tape_zi = signal.sosfilt(self._tape, lr, axis=1, zi=self._tape_zi)
+        if self._record is not None:
+            n, period, done = lr.shape[1], len(self._record), 0
+            while done < n:  # the record comes round: add it in slices
+                at = (a + done) % period
+                take = min(n - done, period - at)
+                lr[:, done:done + take] += self._record[at:at + take]
+                done += take
 
-    def _vinyl(self, n: int, a: int) -> np.ndarray:
-        rng = np.random.default_rng(np.random.SeedSequence([self.seed & (2**63 - 1), 0x7A11, a]))
+    def _revolution(self) -> np.ndarray:
+        """One turn of the record: band-passed hiss and clicks, float32, seamless when repeated
+        (the filter runs over two turns and the second is kept)."""
+        rng = np.random.default_rng(np.random.SeedSequence([self.seed & (2**63 - 1), 0x7A11]))
+        n = int(REVOLUTION_S * self.sr)
         level = self.fx.crackle
         x = rng.standard_normal(n) * (HISS_RMS * level * 3.0)
-        clicks = rng.poisson(CLICKS_PER_SECOND * n / self.sr)
+        clicks = rng.poisson(CLICKS_PER_SECOND * REVOLUTION_S)
         at = rng.integers(0, n, clicks)
         x[at] += rng.uniform(0.3, 1.0, clicks) * rng.choice([-1.0, 1.0], clicks) * (CLICK_PEAK * level * 4.0)
-        y, self._band_zi = signal.sosfilt(self._band, x, zi=self._band_zi)
-        return np.broadcast_to(y.astype(np.float32), (2, n))
+        band = signal.butter(2, [900.0, 7000.0], "bandpass", fs=self.sr, output="sos")
+        return signal.sosfilt(band, np.tile(x, 2))[n:].astype(np.float32)
