@@ -21,16 +21,24 @@ SPECS = {
                              duration_seconds=5),
     "extreme": RenderSpec(n=2000, k=1000, omega=10.0, xi=10.0, psi=6.283185, lock_psi_tau=True, tempo=300,
                           duration_seconds=3),
+    "lofi-vinyl": RenderSpec(n=24, k=10, omega=1.5, xi=-2.0, psi=1.0, lock_psi_tau=True, tempo=80,
+                             duration_seconds=6, style="lofi"),
+    "trap-808": RenderSpec(n=36, k=15, omega=2.0, xi=-3.0, psi=4.0, lock_psi_tau=True, tempo=140,
+                           duration_seconds=6, style="trap"),
 }
 
 GOLDEN = {
-    "1": {
-        "api-example": {"score": "bb0f7a2db92a6c26", "wav": "397f8e0f7aac5e5c", "mp3": "4b88eda8b8cd0b38",
-                        "midi": "9be5eb69825e2e00"},
-        "free-minor": {"score": "54043c335b9f13e7", "wav": "aa43afc7cc6cee39", "mp3": "da1651189768ca3a",
-                       "midi": "036cdeda0a443491"},
-        "extreme": {"score": "d0c126cbe9a2a8ba", "wav": "6f565b9c3e5ff87b", "mp3": "b42ff7e3ae9566a7",
-                    "midi": "317612ca8eda4d75"},
+    "2": {
+        "api-example": {"score": "08b4c338169957dc", "wav": "d33b4f81e3125ea6", "mp3": "68b5b501b470e224",
+                       "midi": "4b0bfff1a73f3981"},
+        "extreme": {"score": "871e640ea6ed7e18", "wav": "a5ce0994640abfee", "mp3": "cd859672f17690ce",
+                   "midi": "081afe3cfb6b6a67"},
+        "free-minor": {"score": "e113a47d038c5dcb", "wav": "262eb25000cdadc0", "mp3": "f5824f6c6992a661",
+                      "midi": "46ff1a68c7bbd8dd"},
+        "lofi-vinyl": {"score": "e1b7fe51e7751e43", "wav": "6d9daed329190e96", "mp3": "a3a6746fb6356e82",
+                      "midi": "043c623e78546061"},
+        "trap-808": {"score": "2cd0f6695c2b1448", "wav": "a60a1bab32ba5209", "mp3": "ca1446d50472716c",
+                    "midi": "d6d87a1849671d7a"},
     },
 }
 
