@@ -172,7 +172,7 @@ def melody_notes(form: Form, style: Style, mode: Mode, *, tonic: int, extension:
                            variant_rng=np.random.default_rng([variant, len(motif.line), int(p0 == sec.start)]))
     prev = out.pitch[-1] if out.pitch else pitch_of(centre_deg)
     final = prev + ((tonic - prev) % 12)
-    if final - prev > 6:
+    if final - prev > 6 and final - 12 >= lo:
         final -= 12
     out.add(form.final_tick, form.end_tick, final, accent=1.0)
     return out
