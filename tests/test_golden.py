@@ -37,7 +37,7 @@ GOLDEN = {
                       "midi": "46ff1a68c7bbd8dd"},
         "lofi-vinyl": {"score": "e1b7fe51e7751e43", "wav": "6d9daed329190e96", "mp3": "a3a6746fb6356e82",
                       "midi": "043c623e78546061"},
-        "trap-808": {"score": "2cd0f6695c2b1448", "wav": "a60a1bab32ba5209", "mp3": "ca1446d50472716c",
+        "trap-808": {"score": "2cd0f6695c2b1448", "wav": "58e1ffc9005c1ec3", "mp3": "c2e20219a72c1262",
                     "midi": "d6d87a1849671d7a"},
     },
 }

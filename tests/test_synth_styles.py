@@ -100,3 +100,19 @@ def test_lofi_has_vinyl_crackle_and_a_worn_top():
     assert not np.allclose(with_fx, without)
     ratio = band_energy(with_fx, 9000, 22050) / band_energy(with_fx, 500, 4000)
     assert ratio < band_energy(without, 9000, 22050) / band_energy(without, 500, 4000)  # the tape's top
+
+
+def test_an_808_glide_slides_into_its_pitch():
+    def pitch_track(y: np.ndarray) -> list[float]:
+        out = []
+        for a in range(0, int(0.3 * SR), 2048):
+            seg = y[a: a + 4096] * np.hanning(4096)
+            spectrum = np.abs(np.fft.rfft(seg, 1 << 16))
+            out.append(np.argmax(spectrum) * SR / (1 << 16))
+        return out
+
+    glide = Part("bass", 39, False, 0.0, (Note(0.0, 1.0, 36, 110, glide=7),))
+    track = pitch_track(score_to_samples(Score(140.0, 1.5, 0, 7, (glide,)), sr=SR).mean(axis=1))
+    target = 440.0 * 2 ** ((36 - 69) / 12)
+    assert track[0] > target * 1.2  # starts a fifth above ...
+    assert abs(track[-1] - target) < target * 0.03  # ... and lands on C2

@@ -86,7 +86,7 @@ def _tracks(score: Score, frames: int, sr: int, tones: ToneCache | None) -> list
                 gains.append(np.asarray(pan_gains(part.pan + offset), np.float32) * np.float32(gain))
             else:
                 n_on = max(1, round((note.end - note.start) * sr))
-                notes.append((part.program, note.pitch, note.velocity, n_on))
+                notes.append((part.program, note.pitch, note.velocity, n_on, note.glide))
                 lengths.append(bank.plan(*notes[-1]))
         if not starts:
             continue

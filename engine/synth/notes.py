@@ -14,7 +14,18 @@ from functools import lru_cache
 
 import numpy as np
 
-from engine.synth.timbres import Ramps, Voice, settling, tone, velocity_gain, voice_for
+from engine.score import GLIDE_SECONDS
+from engine.synth.timbres import (
+    TABLE,
+    Ramps,
+    Voice,
+    midi_to_hz,
+    settling,
+    tone,
+    velocity_gain,
+    voice_for,
+    wavetable,
+)
 from engine.synth.tonecache import ToneCache
 
 LAYERS = 4  #: brightness layers across the velocity range (velocity // 32)
@@ -90,8 +101,12 @@ class NoteBank:
     def _key(program: int, pitch: int, velocity: int) -> tuple[int, int, int]:
         return program, pitch, min(LAYERS - 1, velocity // 32)
 
-    def plan(self, program: int, pitch: int, velocity: int, n_on: int) -> int:
-        """Register a note held for n_on samples; returns its length in samples (with release)."""
+    def plan(self, program: int, pitch: int, velocity: int, n_on: int, glide: int = 0) -> int:
+        """Register a note held for n_on samples; returns its length in samples (with release).
+        Gliding notes (glide semitones) are synthesised on their own, not from the key's tone."""
+        if glide:
+            voice = voice_for(program)
+            return max(n_on, attack_samples(voice, self.sr)) + release_samples(voice, self.sr)
         key = self._key(program, pitch, velocity)
         k = self._keys.get(key)
         if k is None:
@@ -111,9 +126,11 @@ class NoteBank:
         env *= k.tone[: k.longest]
         k.held = env
 
-    def note(self, program: int, pitch: int, velocity: int, n_on: int) -> np.ndarray:
+    def note(self, program: int, pitch: int, velocity: int, n_on: int, glide: int = 0) -> np.ndarray:
         """Mono float32 waveform of a planned note held for n_on samples, release included;
         it starts and ends at exactly 0."""
+        if glide:
+            return gliding_note(voice_for(program), pitch, glide, velocity, n_on, sr=self.sr, ramps=self.ramps)
         key = self._key(program, pitch, velocity)
         k = self._keys[key]
         if k.held is None:
@@ -130,3 +147,29 @@ class NoteBank:
         if k.left <= 0:
             del self._keys[key]
         return out
+
+
+def gliding_note(voice: Voice, pitch: int, glide: int, velocity: int, n_on: int, *, sr: int,
+                 ramps: Ramps) -> np.ndarray:
+    """A note that starts `glide` semitones away from MIDI `pitch` and slides onto it over
+    GLIDE_SECONDS (exponentially in frequency, i.e. linearly in pitch), as an 808 does: the
+    voice's wavetable read with an integrated phase, under the voice's envelope. Float32
+    (n_on + release,), starting and ending at 0."""
+    n_on = max(n_on, attack_samples(voice, sr))
+    n_rel = release_samples(voice, sr)
+    n = n_on + n_rel
+    f0 = midi_to_hz(pitch)
+    t = ramps.f32(n).astype(np.float64) / sr
+    semis = glide * np.clip(1.0 - t / GLIDE_SECONDS, 0.0, 1.0)
+    cycles = np.cumsum(f0 * np.exp2(semis / 12.0)) / sr
+    table = wavetable(f0 * 2.0 ** (max(glide, 0) / 12.0), voice.slope_bright, sr=sr, odd=voice.odd,
+                      partials=voice.partials)
+    y = table.take(((cycles * TABLE) % TABLE).astype(np.int64))
+    env = held_envelope(voice, pitch, n_on, sr=sr, ramps=ramps)
+    out = np.empty(n, np.float32)
+    gain = np.float32(velocity_gain(velocity) * voice.gain)
+    np.multiply(y[:n_on], env, out=out[:n_on])
+    out[:n_on] *= gain
+    out[n_on:] = y[n_on:] * release_shape(n_rel) * np.float32(env[-1]) * gain
+    out[0] = out[-1] = 0.0
+    return out
