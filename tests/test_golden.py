@@ -29,9 +29,9 @@ SPECS = {
 
 GOLDEN = {
     "2": {
-        "api-example": {"score": "08b4c338169957dc", "wav": "d33b4f81e3125ea6", "mp3": "68b5b501b470e224",
+        "api-example": {"score": "08b4c338169957dc", "wav": "660aaa294ebee992", "mp3": "305859f98d15db1a",
                        "midi": "4b0bfff1a73f3981"},
-        "extreme": {"score": "871e640ea6ed7e18", "wav": "a5ce0994640abfee", "mp3": "cd859672f17690ce",
+        "extreme": {"score": "871e640ea6ed7e18", "wav": "acfc5d5ca303af6b", "mp3": "05c6f556ca6f76b6",
                    "midi": "081afe3cfb6b6a67"},
         "free-minor": {"score": "e113a47d038c5dcb", "wav": "262eb25000cdadc0", "mp3": "f5824f6c6992a661",
                       "midi": "46ff1a68c7bbd8dd"},

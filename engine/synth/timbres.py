@@ -38,6 +38,8 @@ class Voice:
     gain: level trim so families balance in the mix (linear).
     send: reverb send level (linear).
     partials: explicit amplitudes of harmonics 1..len (drawbar organ); overrides the slopes.
+    pluck: plucking point (fraction of the string, 0 = not plucked): a plucked string's comb
+        spectrum for guitars, harp, banjo and upright bass.
     voices: detuned saws ("saws"; 7 for a supersaw). resonance: Q of the saws' low-pass
         (0.707 flat; 3-5 the squelch of an acid bass). drive: tanh waveshaping after the
         low-pass (0 none; 3-6 an overdriven or distorted guitar). cabinet: Hz of a second
@@ -62,6 +64,7 @@ class Voice:
     gain: float = 1.0
     send: float = 0.3
     partials: tuple[float, ...] | None = None
+    pluck: float = 0.0
     voices: int = 3
     resonance: float = 0.707
     drive: float = 0.0
@@ -74,7 +77,8 @@ FAMILIES: tuple[Voice, ...] = (
     Voice("fm", fm_ratio=3.5, fm_index=2.2, attack=0.002, release=0.25, ring=1.2, gain=0.8),  # chrom perc
     Voice("additive", attack=0.012, decay=0.05, sustain=0.95, release=0.06, gain=0.55,
           partials=(1.0, 0.8, 0.55, 0.5, 0.0, 0.35, 0.0, 0.3, 0.0, 0.0, 0.0, 0.15)),  # organ
-    Voice("additive", 0.9, 2.8, bright_tau=0.12, attack=0.002, release=0.10, ring=1.1, gain=0.85),  # guitar
+    Voice("additive", 0.9, 2.8, bright_tau=0.12, attack=0.002, release=0.10, ring=1.1, gain=0.85,
+          pluck=0.17),  # guitar: plucked near the bridge
     Voice("additive", 1.2, 3.2, bright_tau=0.10, attack=0.004, release=0.08, ring=1.4, gain=1.25, send=0.06),  # bass
     Voice("saws", detune=9.0, cutoff=6.0, attack=0.12, decay=0.3, sustain=0.85, release=0.35,
           vibrato=9.0, gain=0.6, send=0.45),  # strings
@@ -107,7 +111,11 @@ SPECIAL: dict[int, Voice] = {
     30: Voice("saws", detune=10.0, cutoff=10.0, drive=7.0, cabinet=3600.0, attack=0.003, decay=0.6,
               sustain=0.75, release=0.07, gain=0.34, send=0.12),
     32: Voice("additive", 1.3, 3.6, bright_tau=0.05, attack=0.004, release=0.07, ring=0.9, gain=1.35,
-              send=0.05),  # upright bass: a woody pluck
+              send=0.05, pluck=0.27),  # upright bass: a woody pluck
+    46: Voice("additive", 1.0, 2.6, bright_tau=0.15, attack=0.002, release=0.2, ring=1.8, gain=0.8,
+              pluck=0.3),  # harp
+    105: Voice("additive", 0.8, 2.2, bright_tau=0.06, attack=0.001, release=0.08, ring=0.6, gain=0.8,
+               pluck=0.08),  # banjo: bright and short
     38: Voice("saws", voices=1, detune=0.0, cutoff=3.0, resonance=4.5, drive=1.5, attack=0.003, decay=0.18,
               sustain=0.45, release=0.05, gain=1.0, send=0.06),  # acid: resonant low-pass
     39: Voice("additive", partials=(1.0, 0.12, 0.04), attack=0.003, release=0.09, ring=1.6, gain=1.6,
@@ -157,10 +165,12 @@ class Ramps:
 
 @lru_cache(maxsize=128)
 def wavetable(f0: float, slope: float, *, sr: int, odd: bool = False, saw: bool = False,
-              partials: tuple[float, ...] | None = None) -> np.ndarray:
+              partials: tuple[float, ...] | None = None, pluck: float = 0.0) -> np.ndarray:
     """One cycle (TABLE + 1 samples, float32, read-only) of partials h = 1.. up to 0.45*sr,
     amplitude h**-slope. saw=True gives the sawtooth series (1/h); `partials` gives explicit
-    amplitudes for h = 1..len(partials). Peak normalised to 1. (A pure memo: <= 4 MB.)
+    amplitudes for h = 1..len(partials); `pluck` (0..0.5, the plucking point as a fraction of
+    the string) shapes them with a plucked string's comb, |sin(pi h pluck)|, so the harmonics
+    with a node at the plucking point are missing. Peak normalised to 1. (A pure memo: <= 4 MB.)
     """
     n_h = max(1, min(int(0.45 * sr / f0), 160, len(partials) if partials else 160))
     h = np.arange(1, n_h + 1, dtype=np.float64)
@@ -169,6 +179,8 @@ def wavetable(f0: float, slope: float, *, sr: int, odd: bool = False, saw: bool 
         amp = np.asarray(partials[:n_h], np.float64)
     if odd:
         amp = np.where(h % 2 == 1, amp, 0.0)
+    if pluck > 0.0:
+        amp = amp * (0.15 + 0.85 * np.abs(np.sin(np.pi * h * pluck)))
     amp = amp * top_octave_rolloff(h * f0)
     spec = np.zeros(TABLE // 2 + 1, np.complex128)
     spec[1:len(h) + 1] = amp * (TABLE / 2) * -1j
@@ -334,8 +346,8 @@ def tone_head(voice: Voice, pitch: int, brightness: float, m: int, *, sr: int, r
             y = signal.sosfilt(np.concatenate([cab, cab]), y)
         y = np.asarray(y, np.float32)
     else:
-        bright = wavetable(f0, voice.slope_bright, sr=sr, odd=voice.odd, partials=voice.partials)
-        dull = wavetable(f0, voice.slope_dull, sr=sr, odd=voice.odd, partials=voice.partials)
+        bright = wavetable(f0, voice.slope_bright, sr=sr, odd=voice.odd, partials=voice.partials, pluck=voice.pluck)
+        dull = wavetable(f0, voice.slope_dull, sr=sr, odd=voice.odd, partials=voice.partials, pluck=voice.pluck)
         idx = phase_index(f, m, sr=sr, ramps=ramps, vibrato=voice.vibrato, rate=rate)
         mix = np.float32(0.3 + 0.7 * brightness)
         if voice.bright_tau is None:
