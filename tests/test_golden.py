@@ -29,16 +29,16 @@ SPECS = {
 
 GOLDEN = {
     "2": {
-        "api-example": {"score": "08b4c338169957dc", "wav": "660aaa294ebee992", "mp3": "305859f98d15db1a",
-                       "midi": "4b0bfff1a73f3981"},
-        "extreme": {"score": "871e640ea6ed7e18", "wav": "acfc5d5ca303af6b", "mp3": "05c6f556ca6f76b6",
-                   "midi": "081afe3cfb6b6a67"},
+        "api-example": {"score": "a9a8450085da7fee", "wav": "7f3f0509e4de13cc", "mp3": "9f97c325e6755d5d",
+                       "midi": "1872a55e48f72cc7"},
+        "extreme": {"score": "1127c5b8c788e3e4", "wav": "643b4c0e28d377f2", "mp3": "ec87e95e125b90ed",
+                   "midi": "72fe26dd78ca622e"},
         "free-minor": {"score": "e113a47d038c5dcb", "wav": "262eb25000cdadc0", "mp3": "f5824f6c6992a661",
                       "midi": "46ff1a68c7bbd8dd"},
         "lofi-vinyl": {"score": "e1b7fe51e7751e43", "wav": "6d9daed329190e96", "mp3": "a3a6746fb6356e82",
                       "midi": "043c623e78546061"},
-        "trap-808": {"score": "2cd0f6695c2b1448", "wav": "58e1ffc9005c1ec3", "mp3": "c2e20219a72c1262",
-                    "midi": "d6d87a1849671d7a"},
+        "trap-808": {"score": "ffb06dc9792c47ed", "wav": "2b77045d4f646085", "mp3": "fd6b13eae385b622",
+                    "midi": "45d46a1e67b9230d"},
     },
 }
 

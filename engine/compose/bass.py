@@ -31,7 +31,7 @@ from engine.styles import Style
 
 LIGHT_ENERGY = 0.75  #: below this (verses, builds) busy patterns play at half the rate
 BASS_LOW = 36  #: MIDI pitch: roots sit in [BASS_LOW, BASS_LOW + 12)
-SUB_LOW = 31  #: MIDI pitch: lower register for 808 and sub basses
+SUB_LOW = 33  #: MIDI pitch: lower register for 808 and sub basses
 
 #: pattern -> list of (tick in a 96-tick bar, token, length in ticks or 0 = until the next note)
 #: tokens: r root, f fifth, o octave, s seventh (or the scale degree below the octave), a approach
@@ -78,7 +78,7 @@ def bass_notes(form: Form, style: Style, mode: Mode, *, tonic: int, extension: i
                xi: float, kick_ticks: np.ndarray, rng: np.random.Generator) -> NoteList:
     """The bass line up to the final chord, then the tonic under it."""
     low = SUB_LOW if style.bass in ("808",) else BASS_LOW
-    if abs(xi) >= 6:
+    if abs(xi) >= 8:
         low -= 3  # a deeper register for a wide geometry
     pattern = style.bass
     cell = _acid_cell(rng) if pattern == "acid" else _cell(style, form)

@@ -275,7 +275,7 @@ def arpeggio_notes(form: Form, mode: Mode, *, tonic: int, extension: int, omega:
     for slot in form.slots[:-1]:
         if form.sections[slot.section].name not in sections:
             continue
-        chord = sorted(76 + (pc - 76) % 12 for pc in absolute(chord_pcs(mode, slot.degree, extension=extension), tonic))
+        chord = sorted(72 + (pc - 72) % 12 for pc in absolute(chord_pcs(mode, slot.degree, extension=extension), tonic))
         tones = chord if omega >= 0 else chord[::-1]
         for t in range(slot.start, slot.end, step):
             out.add(t, min(t + step, slot.end), tones[i % len(tones)], accent=0.7)
