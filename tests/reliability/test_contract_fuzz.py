@@ -171,6 +171,7 @@ def reach_every_status(server: Gunicorn, busy: Gunicorn) -> dict[str, set[int]]:
     gen, job, dl = f"POST {API}/generate", f"GET {API}/jobs/{{job_id}}", f"GET {API}/jobs/{{job_id}}/download"
     pv, presets, preset, health = (f"POST {API}/preview", f"GET {API}/presets",
                                    f"GET {API}/presets/{{preset_id}}", f"GET {API}/healthz")
+    styles, style = f"GET {API}/styles", f"GET {API}/styles/{{style_id}}"
 
     def post(key: str, srv: Gunicorn, path: str, **kwargs: Any) -> Any:
         reply = srv.request("POST", path, **kwargs)
@@ -210,6 +211,9 @@ def reach_every_status(server: Gunicorn, busy: Gunicorn) -> dict[str, set[int]]:
     get(presets, f"{API}/presets")
     get(preset, f"{API}/presets/calm")
     get(preset, f"{API}/presets/no-such-preset")
+    get(styles, f"{API}/styles")
+    get(style, f"{API}/styles/jazz")
+    get(style, f"{API}/styles/no-such-style")
     get(health, f"{API}/healthz")
     busy.wait_job(queued.json["job_id"], timeout=180)  # the refused work was never half-taken
     return got
