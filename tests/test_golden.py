@@ -31,7 +31,7 @@ GOLDEN = {
     "2": {
         "api-example": {"score": "a9a8450085da7fee", "wav": "7f3f0509e4de13cc", "mp3": "9f97c325e6755d5d",
                        "midi": "1872a55e48f72cc7"},
-        "extreme": {"score": "1127c5b8c788e3e4", "wav": "643b4c0e28d377f2", "mp3": "ec87e95e125b90ed",
+        "extreme": {"score": "1127c5b8c788e3e4", "wav": "3b213d785e96a22b", "mp3": "40b968ab43e9dedc",
                    "midi": "72fe26dd78ca622e"},
         "free-minor": {"score": "e113a47d038c5dcb", "wav": "262eb25000cdadc0", "mp3": "f5824f6c6992a661",
                       "midi": "46ff1a68c7bbd8dd"},

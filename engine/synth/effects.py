@@ -1,7 +1,8 @@
 """Bus effects a style asks for (`Score.effects`), applied window by window as the mix is made.
 
     reverb   scales every voice's reverb send (done in engine.synth.mix)
-    drive    soft saturation of the bus: y = tanh(k x) / k with k = 1 + 2 * drive
+    drive    soft saturation of the bus: y = DRIVE_REF tanh(k x / DRIVE_REF) / k, k = 1 + 2 * drive
+             (peaks are rounded off; the body of the mix passes nearly unchanged)
     tape     a low-pass on the bus, from 16 kHz (tape 0) down to 4.5 kHz (tape 1): worn cassette
     crackle  vinyl: band-passed hiss and sparse clicks, seeded from the score (same bytes each time);
              one revolution of the record (1.8 s at 33 1/3 rpm) is made once and comes round
@@ -19,7 +20,8 @@ from engine.score import Effects
 HISS_RMS = 0.012  #: hiss level at crackle = 1 (pre-master bus units)
 CLICK_PEAK = 0.25  #: loudest click at crackle = 1
 CLICKS_PER_SECOND = 9.0
-REVOLUTION_S = 1.8  #: seconds per turn of a record at 33 1/3 rpm
+REVOLUTION_S = 1.8
+DRIVE_REF = 2.5  #: pre-master bus level at which the drive's saturation sets in  #: seconds per turn of a record at 33 1/3 rpm
 
 
 class BusEffects:
@@ -40,7 +42,7 @@ class BusEffects:
         if not self.active:
             return
         if self.fx.drive > 0:
-            k = np.float32(1.0 + 2.0 * self.fx.drive)
+            k = np.float32((1.0 + 2.0 * self.fx.drive) / DRIVE_REF)
             np.tanh(lr * k, out=lr)
             lr /= k
         if self._tape is not None:
