@@ -26,12 +26,13 @@ STYLE_AIM = 0.2
 
 
 def _representatives() -> list[tuple[str, str]]:
-    """(style id, preset id): the first preset of each style, or the style over the calm preset."""
+    """(style id, preset id): the preset named like the style, else its first preset (else the
+    style over the calm preset)."""
     from engine.presets import load_presets
     from engine.styles import style_catalog
 
     catalog = load_presets()
-    first = {}
+    first = {p.style: p.id for p in catalog if p.id == p.style}
     for preset in catalog:
         first.setdefault(preset.style, preset.id)
     return [(s.id, first.get(s.id, "calm")) for s in style_catalog()]
