@@ -2,7 +2,7 @@
 
 One track per Part (named after the part, with its General MIDI program; the drum part on
 channel 10 with its kit as the program), plus the tempo track pretty_midi writes first, with a
-time-signature event for the Score's meter. Gliding notes (Note.glide) carry pitch bend: the
+time-signature event for the Score's meter and a key-signature event for its key. Gliding notes (Note.glide) carry pitch bend: the
 part's bend range is set to BEND_RANGE semitones (RPN 0) and each glide bends from its offset
 back to 0 over GLIDE_SECONDS. The tempo meta event is the Score's
 tempo (as exactly as microseconds per beat allow). Times are quantised to RESOLUTION ticks per
@@ -16,6 +16,7 @@ import io
 import mido
 import pretty_midi
 
+from engine.keys import parse_key
 from engine.score import BEND_RANGE, GLIDE_SECONDS, Part, Score
 
 RESOLUTION = 960  #: ticks per quarter note (divisible by 4, 3 and 5: 16ths and triplets are exact)
@@ -26,6 +27,8 @@ def score_to_midi_bytes(score: Score) -> bytes:
     """The Score as a type 1 MIDI file (bytes)."""
     pm = pretty_midi.PrettyMIDI(resolution=RESOLUTION, initial_tempo=float(score.tempo))
     pm.time_signature_changes.append(pretty_midi.TimeSignature(int(score.meter[0]), int(score.meter[1]), 0.0))
+    if score.key:
+        pm.key_signature_changes.append(pretty_midi.KeySignature(parse_key(score.key).midi_key_number, 0.0))
     for part in score.parts:
         inst = pretty_midi.Instrument(program=int(part.program) % 128, is_drum=bool(part.is_drum), name=part.name)
         _glides(inst, part)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.errors import EngineError
+from engine.keys import parse_key
 from engine.presets import PresetCatalog
 from engine.prompt import resolve_prompt
 from engine.spec import (
@@ -41,12 +42,16 @@ def resolve_request(
     duration_seconds: float | None = None,
     format: str | None = None,
     style: str | None = None,
+    key: str | None = None,
+    variation: int | None = None,
 ) -> RenderSpec:
     """Resolve a request to a validated, canonical RenderSpec.
 
     prompt: free text; params: geometry overrides; preset: a preset id (CLI's --preset);
     tempo: BPM or None; duration_seconds: seconds or None (30); format: wav|mp3|midi or None;
-    style: a style id, overriding the preset's (None: the preset's, else the geometry's).
+    style: a style id, overriding the preset's (None: the preset's, else the geometry's);
+    key: a key name ("D minor"): sets the tonic (psi becomes the phase that names it) and the
+    mode (xi's sign follows it); variation: another take, 0 the first.
     Raises MissingInputError, ParameterError (names the field and range) or UnknownPresetError.
     """
     if prompt is None and params is None and preset is None:
@@ -68,11 +73,17 @@ def resolve_request(
     if "n" in overrides and "k" not in overrides and "k" in base:
         base.pop("k")  # a new n with the old k may be out of range: k follows n's default
     geometry = validate_geometry({**base, **overrides})
+    if key is not None:
+        named = parse_key(key)
+        geometry["psi"] = named.psi
+        geometry["xi"] = -abs(geometry["xi"]) if named.minor else abs(geometry["xi"])
     return RenderSpec(
         **geometry,
         tempo=tempo if tempo is not None else (implied_tempo if implied_tempo is not None else DEFAULT_TEMPO),
         duration_seconds=duration_seconds if duration_seconds is not None else DEFAULT_DURATION,
         format=format if format is not None else DEFAULT_FORMAT,
         preset=matched,
+        key=key,
+        variation=variation if variation is not None else 0,
         style=style if style is not None else implied_style,
     )

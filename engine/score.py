@@ -93,6 +93,7 @@ class Score:
     meter: time signature (beats per bar, beat unit): (4, 4), (3, 4) or (6, 8).
     style: id of the style the piece was composed in ("" for none).
     effects: bus effects for the audio renderer.
+    key: the key's name ("D minor", engine.keys), written to the MIDI as a key signature.
     """
 
     tempo: float
@@ -103,6 +104,7 @@ class Score:
     meter: tuple[int, int] = (4, 4)
     style: str = ""
     effects: Effects = Effects()
+    key: str = ""
 
     def all_notes(self) -> list[Note]:
         """Every pitched (non-drum) note, sorted by start time."""

@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from engine.errors import ParameterError
+from engine.keys import Key, key_of, parse_key
 from engine.styles import get_style, style_for_geometry
 
 #: Bump whenever a change alters output bytes for an existing spec (cache keys include it).
@@ -45,8 +46,10 @@ GEOMETRY_DEFAULTS: dict[str, Any] = {
 }
 GEOMETRY_FIELDS = ("n", "k", "omega", "xi", "psi", "lock_psi_tau")
 
-#: Optional fields added after 1.0: left out of to_dict (and so of the id) while None.
-_OPTIONAL_FIELDS = ("style",)
+#: Optional fields added after 1.0 and their defaults: left out of to_dict (and so of the id and
+#: the seed) while at their default, so a request that does not use them keeps its id.
+_OPTIONAL_FIELDS = {"style": None, "key": None, "variation": 0}
+VARIATION_MAX = 2**31 - 1
 
 #: Decimal places kept for each float field; values are rounded to these on construction.
 _FLOAT_PLACES = {"omega": 6, "xi": 6, "psi": 6, "tempo": 3, "duration_seconds": 3}
@@ -122,6 +125,9 @@ class RenderSpec:
     preset: id of the preset a prompt matched (a label: it is part of the id, not the music).
     style: id of the style (engine/data/styles.yaml) named by the request or its preset; None:
         chosen from the geometry (`style_id`). Left out of the hashed form when None.
+    key: a named key ("D minor", "C# dorian"), stored in its canonical spelling; it sets the
+        tonic and the mode (engine.keys). None: psi's tonic and xi's sign. Left out when None.
+    variation: another take of the same request, 0..2**31-1 (0: the first). Left out when 0.
     """
 
     n: int
@@ -137,6 +143,8 @@ class RenderSpec:
     preset: str | None = None
     engine_version: str = field(default=ENGINE_VERSION)
     style: str | None = None
+    key: str | None = None
+    variation: int = 0
 
     def __post_init__(self) -> None:
         geometry = validate_geometry({f: getattr(self, f) for f in GEOMETRY_FIELDS}, prefix="params.")
@@ -146,6 +154,10 @@ class RenderSpec:
             raise ParameterError("format", "one of " + ", ".join(FORMATS))
         if self.style is not None:
             get_style(self.style)  # ParameterError naming 'style' and the valid ids
+        if self.key is not None:
+            object.__setattr__(self, "key", parse_key(self.key).name)
+        variation = _check_number("variation", self.variation, 0, VARIATION_MAX, integer=True)
+        object.__setattr__(self, "variation", int(variation))
         if self.sample_rate != SAMPLE_RATE:
             raise ParameterError("sample_rate", str(SAMPLE_RATE))
         values = {**geometry, "tempo": float(tempo), "duration_seconds": float(duration)}
@@ -163,8 +175,8 @@ class RenderSpec:
         """All fields as plain JSON-able data (a new dict each call); optional fields that are
         at their default (None) are left out, so adding one never changes existing ids."""
         out = {f.name: getattr(self, f.name) for f in fields(self)}
-        for name in _OPTIONAL_FIELDS:
-            if out[name] is None:
+        for name, default in _OPTIONAL_FIELDS.items():
+            if out[name] == default and type(out[name]) is type(default):
                 del out[name]
         return out
 
@@ -207,8 +219,17 @@ class RenderSpec:
 
     @property
     def tonic(self) -> int:
-        """Tonic pitch class 0..11 (0 = C): round(12 * psi / 2pi) mod 12."""
+        """Tonic pitch class 0..11 (0 = C): the key's, else round(12 * psi / 2pi) mod 12."""
+        if self.key is not None:
+            return parse_key(self.key).tonic
         return round(12.0 * self.psi / TWO_PI) % 12
+
+    @property
+    def musical_key(self) -> Key:
+        """The key the piece is in: the named one, else psi's tonic with xi's sign (>= 0 major)."""
+        if self.key is not None:
+            return parse_key(self.key)
+        return key_of(self.tonic, self.xi < 0)
 
     @property
     def extension(self) -> str:

@@ -10,7 +10,9 @@ geometry keeps its meanings inside it:
     omega  |omega|: melody notes per bar, chord changes per bar, busier grooves;
            sign: the melodic contour rises (> 0) or falls (< 0) through each phrase.
     xi     |xi|: register width and dynamic range; sign: major-like (>= 0) / minor-like mode.
-    psi    tonic pitch class (spec.tonic): the bass and the cadences establish it.
+    psi    tonic pitch class (spec.tonic): the bass and the cadences establish it; a named key
+           (spec.key) sets the tonic and the mode instead.
+    variation  another take: other motifs and rhythms, voicings and fills, same idiom and meanings.
     lock_psi_tau  True: onsets on the style's grid, with its drum kit; False: free timing, no drums.
     tempo, duration_seconds  BPM and seconds; every note ends by the end of the piece.
 
@@ -68,20 +70,22 @@ def params_to_score(spec: RenderSpec) -> Score:
     rng = np.random.default_rng(spec.seed)
     style = get_style(spec.style_id)
     locked = spec.lock_psi_tau
-    mode = mode_for(spec.n, spec.k, spec.xi)
+    key = spec.musical_key
+    mode = mode_for(spec.n, spec.k, spec.xi, key.mode if spec.key is not None else None)
     tonic = spec.tonic
     ext = extension_for(style.extension, spec.n)
     form = make_form(style, tempo=spec.tempo, duration=spec.duration_seconds, omega=spec.omega,
                      meter=style.meter)
     inst = style.instruments
-    drums = drum_notes(form, style, omega=spec.omega) if locked and style.kit is not None else NoteList()
+    take = spec.variation
+    drums = drum_notes(form, style, omega=spec.omega, variation=take) if locked and style.kit is not None else NoteList()
     melody = melody_notes(form, style, mode, tonic=tonic, extension=ext, n=spec.n, k=spec.k,
-                          omega=spec.omega, xi=spec.xi, rng=rng)
+                          omega=spec.omega, xi=spec.xi, rng=rng, variation=take)
     voices: list[tuple[str, int, NoteList]] = [
         ("bass", inst["bass"], bass_notes(form, style, mode, tonic=tonic, extension=ext, omega=spec.omega,
                                           xi=spec.xi, kick_ticks=np.asarray(kick_ticks(drums)), rng=rng)),
         ("harmony", inst["harmony"], comping_notes(form, style, mode, tonic=tonic, extension=ext,
-                                                   omega=spec.omega, xi=spec.xi, locked=locked)),
+                                                   omega=spec.omega, xi=spec.xi, locked=locked, variation=take)),
         ("melody", inst["melody"], melody),
     ]
     if "pad" in inst and style.comping != "pad":  # a pad-comping style is its own pad
@@ -105,4 +109,4 @@ def params_to_score(spec: RenderSpec) -> Score:
             parts.append(part)
     effects = Effects(**{k: float(v) for k, v in style.mix.items()})
     return Score(tempo=spec.tempo, duration=spec.duration_seconds, tonic=tonic, seed=spec.seed,
-                 parts=tuple(parts), meter=style.meter, style=style.id, effects=effects)
+                 parts=tuple(parts), meter=style.meter, style=style.id, effects=effects, key=key.name)

@@ -62,12 +62,14 @@ def _chords(form: Form, mode: Mode, tonic: int, extension: int) -> list[tuple[in
 
 
 def comping_notes(form: Form, style: Style, mode: Mode, *, tonic: int, extension: int, omega: float,
-                  xi: float, locked: bool) -> NoteList:
-    """The comping voice (role 'harmony') through the piece, ending on the tonic chord."""
+                  xi: float, locked: bool, variation: int = 0) -> NoteList:
+    """The comping voice (role 'harmony') through the piece, ending on the tonic chord; each
+    variation voices the chords around another centre (other inversions)."""
     chords = _chords(form, mode, tonic, extension)
     pattern = style.comping
     max_notes = 3
-    voiced = voice_chords(chords, center=HARMONY_CENTER, open_voicing=abs(xi) >= 2.5, max_notes=max_notes)
+    center = HARMONY_CENTER + 3 * (variation % 3 - 1 if variation else 0)
+    voiced = voice_chords(chords, center=center, open_voicing=abs(xi) >= 2.5, max_notes=max_notes)
     voiced = [_double_tonic(v, c[0]) if slot.degree == 0 else v for v, c, slot in zip(voiced, chords, form.slots)]
     a = abs(omega)
     out = NoteList()

@@ -23,8 +23,10 @@ THINNED_IN_VERSES = {"hat", "shaker", "tamb"}  #: 16th-note lanes play 8ths belo
 _LONG = {"crash": 48, "ride": 24, "ohat": 12}  #: lane -> length in ticks (others: a 16th)
 
 
-def drum_notes(form: Form, style: Style, *, omega: float) -> NoteList:
-    """Drum hits (pitch = GM percussion key, accent = velocity factor) up to the final chord."""
+def drum_notes(form: Form, style: Style, *, omega: float, variation: int = 0) -> NoteList:
+    """Drum hits (pitch = GM percussion key, accent = velocity factor) up to the final chord.
+    Odd variations add a fill halfway through long sections; every third take plays the busy
+    groove on each fourth bar of its verses."""
     out = NoteList()
     busy = 1 if abs(omega) >= 4 else 0
     last_bar = form.n_bars - 1
@@ -33,7 +35,12 @@ def drum_notes(form: Form, style: Style, *, omega: float) -> NoteList:
         sec = form.section_at(t0)
         idx = min(len(style.grooves) - 1, max(busy, 1 if sec.energy >= 0.85 else 0))
         lanes = dict(style.grooves[idx])
+        if variation % 3 == 2 and idx == 0 and (b - sec.start // form.bar) % 4 == 3:
+            idx = min(len(style.grooves) - 1, 1)
+            lanes = dict(style.grooves[idx])
         section_end = t0 + form.bar >= sec.end and sec.index < len(form.sections) - 1
+        halfway = (sec.end - sec.start) // form.bar >= 8 and t0 + form.bar == (sec.start + sec.end) // 2
+        section_end = section_end or (variation % 2 == 1 and halfway)
         if sec.name in ("intro", "outro") and len(form.sections) > 1:
             if sec.name == "intro" and t0 < (sec.start + sec.end) // 2:
                 continue

@@ -116,8 +116,9 @@ def _contour(u: float, direction: int, span: float) -> int:
 
 
 def melody_notes(form: Form, style: Style, mode: Mode, *, tonic: int, extension: int, n: int, k: int,
-                 omega: float, xi: float, rng: np.random.Generator) -> NoteList:
-    """The melody up to the final chord, then the tonic held through it."""
+                 omega: float, xi: float, rng: np.random.Generator, variation: int = 0) -> NoteList:
+    """The melody up to the final chord, then the tonic held through it. `variation` draws
+    other motif rhythms (the lines come from `rng`, which the spec seeds with it)."""
     size = len(mode.scale)
     direction = int(np.sign(omega))
     leap = generator_leap(mode, n, k)
@@ -150,7 +151,7 @@ def melody_notes(form: Form, style: Style, mode: Mode, *, tonic: int, extension:
             density = max(1, min(form.bar // SIXTEENTH, density // 2 if sec.energy < 0.45 else density))
             # the rhythm depends on |omega|, not its sign (the sign only turns the contour)
             rhythm_rng = np.random.default_rng([n, k, tonic, density, round(abs(omega) * 1000),
-                                                round(abs(xi) * 1000), len(motifs)])
+                                                round(abs(xi) * 1000), len(motifs), variation])
             rhythm = _motif_rhythm(density, style, form, rhythm_rng)
             candidates = [_motif_line(len(rhythm), style, leap, direction, reach, rng) for _ in range(MOTIF_TRIES)]
             line = min(candidates, key=lambda c: _motif_cost(c, style.melody.step))

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.keys import MODES
+
 FAMILIES = ("pentatonic", "chromatic", "whole-tone", "octatonic", "hexatonic", "diatonic", "tritone")
 
 #: family -> (major-like scale, minor-like scale), pitch classes relative to the tonic.
@@ -81,11 +83,14 @@ def chord_extension(n: int) -> int:
     return 0 if n < 16 else (1 if n < 160 else 2)
 
 
-def mode_for(n: int, k: int, xi: float) -> Mode:
-    """The scale family and chords for n points, step k, and the sign of xi."""
+def mode_for(n: int, k: int, xi: float, key_mode: str | None = None) -> Mode:
+    """The scale family and chords for n points, step k, and the sign of xi; a named key's mode
+    (engine.keys.MODES) overrides the sign, and in the diatonic family picks the church mode."""
     family = FAMILIES[family_index(n, k)]
-    minor = xi < 0
+    minor = xi < 0 if key_mode is None else MODES[key_mode][1]
     scale = _SCALES[family][int(minor)]
+    if key_mode is not None and family == "diatonic":
+        scale = MODES[key_mode][0]
     if family == "diatonic":
         size = 3 + chord_extension(n)
         chords = tuple(tuple(scale[(r + 2 * i) % 7] for i in range(size)) for r in _DIATONIC_ROOTS[int(minor)])
