@@ -14,6 +14,8 @@ from typing import Any, ClassVar
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from engine.errors import ParameterError
+from engine.keys import parse_key
 from engine.prompt import MAX_PROMPT_CHARS
 from engine.spec import (
     DURATION_RANGE,
@@ -23,6 +25,7 @@ from engine.spec import (
     OMEGA_RANGE,
     PSI_RANGE,
     TEMPO_RANGE,
+    VARIATION_MAX,
     XI_RANGE,
 )
 from engine.styles import style_catalog
@@ -35,7 +38,9 @@ PROMPT_OR_PARAMS = {"anyOf": [{"required": ["prompt"]}, {"required": ["params"]}
 
 
 def _range_text(lo: float, hi: float, *, integer: bool) -> str:
-    return f"must be {'an integer' if integer else 'a number'} from {lo:g} to {hi:g}"
+    if integer:
+        return f"must be an integer from {int(lo)} to {int(hi)}"
+    return f"must be a number from {lo:g} to {hi:g}"
 
 
 class StrictNumber(fields.Float):
@@ -104,6 +109,13 @@ def _prompt_text(value: str) -> None:
         raise ma.ValidationError(f"must be a non-empty string of at most {MAX_PROMPT_CHARS} characters")
 
 
+def _key_name(value: str) -> None:
+    try:
+        parse_key(value)
+    except ParameterError as err:
+        raise ma.ValidationError(f"must be {err.allowed}") from None
+
+
 class GeometrySchema(ma.Schema):
     """Geometry parameters; any field left out takes its documented default."""
 
@@ -149,6 +161,13 @@ class GenerateSchema(ma.Schema):
                          metadata={"description": "Style id (GET /styles) the piece plays in; overrides the prompt's "
                                    "or preset's style (default: theirs, else chosen from the geometry)",
                                    "enum": [*STYLE_IDS, None]})
+    key = StrictString(allow_none=True, validate=_key_name, metadata={
+        "description": 'Key by name: a tonic and optionally a mode (major, minor, dorian, phrygian, lydian, '
+                       'mixolydian), e.g. "D minor", "F#", "Bb major", "C# dorian"; overrides psi\'s tonic and '
+                       "xi's mode sign", "example": "D minor"})
+    variation = StrictInteger(0, VARIATION_MAX, metadata={
+        "description": "Another take of the same request: melody, fills and voicings differ, style, key, "
+                       "tempo and geometry hold (default 0; the same variation is always the same bytes)"})
 
 
 class ParamsOutSchema(ma.Schema):
@@ -171,6 +190,10 @@ class JobSchema(ma.Schema):
     style = fields.String(required=True, metadata={"description": (
         "Style the piece plays in: the request's, else the prompt's or preset's, else the one "
         "the geometry picks (engine.styles.style_for_geometry)")})
+    key = fields.String(required=True, metadata={"description": (
+        'The key the piece is in, e.g. "D minor": the request\'s, else psi\'s tonic with xi\'s sign; '
+        "params.psi is the phase that names its tonic")})
+    variation = fields.Integer(required=True, metadata={"description": "Which take (0 the first)"})
     params = fields.Nested(ParamsOutSchema, required=True)
     tempo = fields.Float(required=True)
     duration_seconds = fields.Float(required=True)

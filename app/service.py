@@ -46,6 +46,8 @@ class Job:
             "status": self.status,
             "preset": self.spec.preset,
             "style": self.spec.style_id,
+            "key": self.spec.musical_key.name,
+            "variation": self.spec.variation,
             "params": self.spec.params,
             "tempo": self.spec.tempo,
             "duration_seconds": self.spec.duration_seconds,
@@ -116,6 +118,8 @@ class JobService:
             duration_seconds=body.get("duration_seconds"),
             format=body.get("format"),
             style=body.get("style"),
+            key=body.get("key"),
+            variation=body.get("variation"),
         )
 
     # -- jobs ---------------------------------------------------------------------------

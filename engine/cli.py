@@ -1,6 +1,6 @@
 """Command line: render offline and list presets and styles.
 
-    python -m engine render [--preset ID] [--prompt TEXT] [--style ID] [--n N] [--k K] [--omega W]
+    python -m engine render [--preset ID] [--prompt TEXT] [--style ID] [--key KEY] [--variation V] [--n N] [--k K] [--omega W]
         [--xi X] [--psi P] [--lock-psi-tau | --no-lock-psi-tau] [--tempo BPM] [--duration SECONDS]
         [--format wav|mp3|midi] --output PATH
     python -m engine presets [--json]
@@ -47,6 +47,8 @@ def _build_parser() -> argparse.ArgumentParser:
     rend.add_argument("--prompt", help="text description to start from")
     rend.add_argument("--style", help="style id to play in (see `styles`); default: the prompt's or "
                       "preset's, else chosen from the geometry")
+    rend.add_argument("--key", help='key by name, e.g. "D minor", "F#", "C# dorian" (overrides psi and xi\'s sign)')
+    rend.add_argument("--variation", type=int, help="another take of the same request (0..2**31-1, default 0)")
     rend.add_argument("--n", type=int, help="complexity: points on the circle (2..2000)")
     rend.add_argument("--k", type=int, help="texture: step (1..n/2)")
     rend.add_argument("--omega", type=float, help="movement: rotation speed (-10..10)")
@@ -101,6 +103,8 @@ def _render(args: argparse.Namespace, catalog) -> int:
         duration_seconds=args.duration,
         format=args.format,
         style=args.style,
+        key=args.key,
+        variation=args.variation,
     )
     bar = _progress_bar(spec.duration_seconds)
 
@@ -114,7 +118,8 @@ def _render(args: argparse.Namespace, catalog) -> int:
         if bar is not None:
             bar.close()
     _write_atomically(args.output, data)
-    resolved = {"job_id": spec.id, "preset": spec.preset, "style": spec.style_id, "params": spec.params, "tempo": spec.tempo,
+    resolved = {"job_id": spec.id, "preset": spec.preset, "style": spec.style_id, "key": spec.musical_key.name,
+                "variation": spec.variation, "params": spec.params, "tempo": spec.tempo,
                 "duration_seconds": spec.duration_seconds, "format": spec.format,
                 "output": str(args.output), "bytes": len(data)}
     print(json.dumps(resolved, sort_keys=True))

@@ -23,6 +23,7 @@ from engine.spec import (
     RenderSpec,
     validate_geometry,
 )
+from engine.styles import style_for_geometry
 
 
 class MissingInputError(EngineError):
@@ -75,6 +76,9 @@ def resolve_request(
     geometry = validate_geometry({**base, **overrides})
     if key is not None:
         named = parse_key(key)
+        if style is None and implied_style is None:  # the geometry's style, before the key flips xi
+            style = style_for_geometry(omega=geometry["omega"], xi=geometry["xi"],
+                                       lock_psi_tau=geometry["lock_psi_tau"])
         geometry["psi"] = named.psi
         geometry["xi"] = -abs(geometry["xi"]) if named.minor else abs(geometry["xi"])
     return RenderSpec(

@@ -66,7 +66,7 @@ def k_range(n: int) -> tuple[int, int]:
 
 
 def _fmt(x: float) -> str:
-    return f"{x:g}"
+    return str(int(x)) if float(x).is_integer() and abs(x) >= 1e6 else f"{x:g}"
 
 
 def _check_number(name: str, value: Any, lo: float, hi: float, *, integer: bool) -> float | int:

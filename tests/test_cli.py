@@ -114,3 +114,15 @@ def test_styles_lists_every_style(capsys):
     assert len(lines) == len(styles) and lines[0].split()[0] == styles[0]["id"]
     jazz = next(line for line in lines if line.startswith("jazz "))
     assert "swing" in jazz and "90-180 BPM" in jazz
+
+
+def test_render_takes_a_key_and_a_variation(tmp_path):
+    out = tmp_path / "take.mid"
+    result = subprocess.run([sys.executable, "-m", "engine", "render", "--preset", "house", "--key", "A minor",
+                             "--variation", "3", "--duration", "2", "--format", "midi", "--output", str(out)],
+                            capture_output=True, text=True, check=True)
+    resolved = json.loads(result.stdout)
+    assert resolved["key"] == "A minor" and resolved["variation"] == 3 and out.stat().st_size > 0
+    bad = subprocess.run([sys.executable, "-m", "engine", "render", "--preset", "house", "--key", "H major",
+                          "--output", str(out)], capture_output=True, text=True, check=False)
+    assert bad.returncode != 0 and "key" in bad.stderr

@@ -29,16 +29,16 @@ SPECS = {
 
 GOLDEN = {
     "2": {
-        "api-example": {"score": "a9a8450085da7fee", "wav": "7f3f0509e4de13cc", "mp3": "9f97c325e6755d5d",
-                       "midi": "1872a55e48f72cc7"},
-        "extreme": {"score": "1127c5b8c788e3e4", "wav": "3b213d785e96a22b", "mp3": "40b968ab43e9dedc",
-                   "midi": "72fe26dd78ca622e"},
-        "free-minor": {"score": "e113a47d038c5dcb", "wav": "262eb25000cdadc0", "mp3": "f5824f6c6992a661",
-                      "midi": "46ff1a68c7bbd8dd"},
-        "lofi-vinyl": {"score": "e1b7fe51e7751e43", "wav": "6d9daed329190e96", "mp3": "a3a6746fb6356e82",
-                      "midi": "043c623e78546061"},
-        "trap-808": {"score": "ffb06dc9792c47ed", "wav": "2b77045d4f646085", "mp3": "fd6b13eae385b622",
-                    "midi": "45d46a1e67b9230d"},
+        "api-example": {"score": "e675d21f4dceac11", "wav": "6d3f9a7d6667eea4", "mp3": "f924bc531ce0fe6f",
+                       "midi": "4a05fc7145cfbbe1"},
+        "extreme": {"score": "0c13ec04c83643ca", "wav": "3b213d785e96a22b", "mp3": "40b968ab43e9dedc",
+                   "midi": "d0dae72912ce9fcd"},
+        "free-minor": {"score": "527b6e14f088aef8", "wav": "2c0b15b93276b3b7", "mp3": "6bbe8414f89f9cfd",
+                      "midi": "621fc252bad794cd"},
+        "lofi-vinyl": {"score": "16d9004e3824be84", "wav": "903fe04dc149168e", "mp3": "03908158c07a4ccb",
+                      "midi": "31292bc91e156736"},
+        "trap-808": {"score": "a26fff1f8c6e9965", "wav": "65b0977ded5996fa", "mp3": "ccefa4534e5600db",
+                    "midi": "8e1a68dee84227c7"},
     },
 }
 

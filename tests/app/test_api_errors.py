@@ -104,6 +104,12 @@ UNPROCESSABLE = [
     ({"prompt": "calm", "style": "polka"}, "style", "ambient, drone"),
     ({"params": {"n": 12}, "style": ["jazz"]}, "style", "string"),
     ({"prompt": "calm", "style": "Jazz"}, "style", "jazz, blues"),
+    ({"prompt": "calm", "key": "H minor"}, "key", "D minor"),
+    ({"prompt": "calm", "key": "D locrian"}, "key", "dorian"),
+    ({"prompt": "calm", "key": 7}, "key", "string"),
+    ({"prompt": "calm", "variation": -1}, "variation", "0 to 2147483647"),
+    ({"prompt": "calm", "variation": 2**31}, "variation", "0 to 2147483647"),
+    ({"prompt": "calm", "variation": 1.5}, "variation", "integer"),
     ({"prompt": "x" * 501}, "prompt", "500"),
 ]
 
