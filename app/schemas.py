@@ -15,7 +15,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from engine.errors import ParameterError
-from engine.keys import parse_key
+from engine.keys import KEY_PATTERN, parse_key
 from engine.prompt import MAX_PROMPT_CHARS
 from engine.spec import (
     DURATION_RANGE,
@@ -164,7 +164,7 @@ class GenerateSchema(ma.Schema):
     key = StrictString(allow_none=True, validate=_key_name, metadata={
         "description": 'Key by name: a tonic and optionally a mode (major, minor, dorian, phrygian, lydian, '
                        'mixolydian), e.g. "D minor", "F#", "Bb major", "C# dorian"; overrides psi\'s tonic and '
-                       "xi's mode sign", "example": "D minor"})
+                       "xi's mode sign", "example": "D minor", "pattern": KEY_PATTERN})
     variation = StrictInteger(0, VARIATION_MAX, metadata={
         "description": "Another take of the same request: melody, fills and voicings differ, style, key, "
                        "tempo and geometry hold (default 0; the same variation is always the same bytes)"})

@@ -26,7 +26,15 @@ NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 _LETTERS = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
 _ACCIDENTALS = {"": 0, "#": 1, "♯": 1, "b": -1, "♭": -1}
 _ALIASES = {"maj": "major", "min": "minor", "m": "minor", "ionian": "major", "aeolian": "minor"}
-_PATTERN = re.compile(r"^\s*([a-gA-G])([#♯b♭]?)\s*([a-zA-Z]*)\s*$")
+_PATTERN = re.compile(r" *([a-gA-G])([#♯b♭]?) *([a-zA-Z]*) *")
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.upper()}{c.lower()}]" for c in word)
+
+
+#: The same grammar as an ECMA-262 regex (for the OpenAPI document): a letter, an accidental,
+#: spaces, an optional mode word in any case.
+KEY_PATTERN = ("^ *[A-Ga-g][#♯b♭]? *(" + "|".join(_any_case(w) for w in sorted([*MODES, *_ALIASES], key=len,
+                                                                                reverse=True)) + ")? *$")
 ALLOWED = 'a key like "D minor", "F#", "Bb major" or "C# dorian" (modes: ' + ", ".join(MODES) + ")"
 
 
@@ -63,7 +71,7 @@ class Key:
 def parse_key(text: object) -> Key:
     """A Key from its name (case-insensitive, # or b accidentals, the mode optional: major);
     raises ParameterError('key', ...) when it is not one."""
-    match = _PATTERN.match(text) if isinstance(text, str) else None
+    match = _PATTERN.fullmatch(text) if isinstance(text, str) else None
     mode = _ALIASES.get(match.group(3).lower(), match.group(3).lower()) if match else ""
     if not match or (mode and mode not in MODES):
         raise ParameterError("key", ALLOWED)
