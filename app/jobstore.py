@@ -224,7 +224,10 @@ _STEAL = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
 BREAKER_SECONDS = 1.0
 SOCKET_TIMEOUT = 0.5
 _MEMO_LIMIT = 10_000
-EPOCH_KEY = "resonant:epoch"  #: present while the records of this Redis were republished
+EPOCH_KEY = "resonant:epoch"  #: unix time of the first republish into this (empty) Redis
+#: Seconds after a Redis came back empty during which an unknown id is a 503, not a 404: other
+#: hosts may not have republished their specs yet (they do so within a second).
+RESTORE_GRACE_SECONDS = 5.0
 
 
 class RedisJobStore(JobStore):
@@ -253,6 +256,7 @@ class RedisJobStore(JobStore):
         self._specs: dict[str, RenderSpec] = {}
         self._lock = threading.Lock()
         self._down_until = 0.0
+        self._republished_key = f"resonant:republished:{HOST}:{hashlib.sha1(disk.root.encode()).hexdigest()[:12]}"
         self._beat: threading.Thread | None = None
         self._beat_pid = 0
         self._stop = threading.Event()
@@ -299,6 +303,8 @@ class RedisJobStore(JobStore):
             spec = self.disk.load_spec(job_id)
             if spec is not None:  # Redis lost it (restart, FLUSHALL): this host still knows it
                 self._republish_one(spec)
+            elif self._restoring():
+                raise StoreUnavailable("Job store is being restored; retry")
             return spec
         try:
             spec = RenderSpec.from_dict(json.loads(raw))
@@ -318,8 +324,8 @@ class RedisJobStore(JobStore):
         self._call(pipe.execute)
 
     def republish(self) -> None:
-        """SET NX every local spec (and the `done` of every local file) unless already done."""
-        if self._call(self.client.exists, EPOCH_KEY):
+        """SET NX every local spec (and the `done` of every local file), once per empty Redis."""
+        if self._call(self.client.exists, self._republished_key):
             return
         count = 0
         for job_id in self.disk.spec_ids():
@@ -327,8 +333,17 @@ class RedisJobStore(JobStore):
             if spec is not None:
                 self._republish_one(spec)
                 count += 1
-        self._call(self.client.set, EPOCH_KEY, HOST)
+        self._call(self.client.set, EPOCH_KEY, repr(time.time()), nx=True)
+        self._call(self.client.set, self._republished_key, "1")
         log.warning("republished %d local spec(s) to Redis", count)
+
+    def _restoring(self) -> bool:
+        """True while hosts may still be republishing into a Redis that came back empty."""
+        raw = self._call(self.client.get, EPOCH_KEY)
+        try:
+            return raw is None or time.time() - float(raw) < RESTORE_GRACE_SECONDS
+        except ValueError:
+            return False
 
     # -- leases
     def acquire(self, job_id: str) -> bool:

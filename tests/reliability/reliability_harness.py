@@ -290,11 +290,16 @@ class RedisServer:
             return False
 
     def command(self, *args: str) -> str:
-        """One command over a fresh connection (RESP); the first reply line."""
+        """One command over a fresh connection (RESP): a status/integer line ("+OK", ":1"), or
+        a bulk string's value ("" for nil)."""
         with socket.create_connection(("127.0.0.1", self.port), timeout=2) as sock:
             payload = f"*{len(args)}\r\n" + "".join(f"${len(a.encode())}\r\n{a}\r\n" for a in args)
             sock.sendall(payload.encode())
-            return sock.makefile("rb").readline().decode().rstrip("\r\n")
+            reply = sock.makefile("rb")
+            line = reply.readline().decode().rstrip("\r\n")
+            if line.startswith("$"):
+                return "" if line == "$-1" else reply.readline().decode().rstrip("\r\n")
+            return line
 
     def signal(self, sig: int) -> None:
         assert self.proc is not None
