@@ -150,6 +150,7 @@ class FileJobStore(JobStore):
     def __init__(self, disk: Store, *, stale_after: float):
         super().__init__(disk)
         self.claims = Claims(disk, stale_after=stale_after)
+        self._republished = False
 
     def _done_path(self, job_id: str) -> str:
         return self.disk.path("done", f"{job_id}.json")
@@ -189,7 +190,25 @@ class FileJobStore(JobStore):
         self.disk.clear_failure(job_id)
 
     def done(self, job_id: str) -> Done | None:
-        return Done.from_dict(read_json(self._done_path(job_id)))
+        done = Done.from_dict(read_json(self._done_path(job_id)))
+        if done is None:  # a cache written before done records: its sidecar is the record
+            done = Done.from_dict(self.disk.local_meta(job_id))
+            if done is not None:
+                with contextlib.suppress(OSError):
+                    self._publish_done(job_id, done)
+        return done
+
+    def republish(self) -> None:
+        """Once per process: mark accepted jobs with no outcome (a cache from before pending
+        markers) as pending, so recovery renders them."""
+        if self._republished:
+            return
+        self._republished = True
+        for job_id in self.disk.spec_ids():
+            if self.done(job_id) is None and self.failure(job_id) is None:
+                with contextlib.suppress(OSError):
+                    if not os.path.exists(self._pending_path(job_id)):
+                        self.disk.write(self._pending_path(job_id), b"")
 
     def _publish_done(self, job_id: str, done: Done) -> Done:
         path = self._done_path(job_id)

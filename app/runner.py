@@ -108,7 +108,7 @@ class Runner:
                 return future
             if len(self._inflight) >= self.queue_limit:
                 raise PoolFull()
-            future = lane.submit(self._run, spec)
+            future = lane.submit(self._run, spec, waiting)
             self._inflight[spec.id] = future
             metrics.queued(+1)
         future.add_done_callback(lambda _f, job_id=spec.id: self._forget(job_id))
@@ -119,16 +119,17 @@ class Runner:
             if self._inflight.pop(job_id, None) is not None:
                 metrics.queued(-1)
 
-    def _run(self, spec: RenderSpec) -> str:
+    def _run(self, spec: RenderSpec, local: bool) -> str:
+        """Make the job done; with `local` (a client waits for the file) also on this disk."""
         store = self.job_store
         try:
             if store.done(spec.id) is not None:
-                return self._make_local(spec)
+                return self._make_local(spec) if local else COMPLETE
             if not store.acquire(spec.id):
                 return BUSY  # another renderer holds the lease; its result lands in the store
             try:
                 if store.done(spec.id) is not None:  # finished while we queued
-                    return self._make_local(spec)
+                    return self._make_local(spec) if local else COMPLETE
                 return self._render_and_record(spec)
             finally:
                 store.release(spec.id)

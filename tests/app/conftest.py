@@ -56,13 +56,14 @@ def make_app(tmp_path, renders) -> Iterator[Callable[..., Flask]]:
 
 
 @pytest.fixture
-def app(make_app) -> Flask:
+def flask_app(make_app) -> Flask:
+    """The Flask application object (`app` is the package)."""
     return make_app()
 
 
 @pytest.fixture
-def client(app) -> FlaskClient:
-    return app.test_client()
+def client(flask_app) -> FlaskClient:
+    return flask_app.test_client()
 
 
 class RenderSpy:
