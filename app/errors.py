@@ -1,7 +1,9 @@
 """One error shape for the whole service: JSON {"detail": "..."} for every 4xx and 5xx.
 
 Registered on the app (not a blueprint), so routing 404/405 get it too (405 keeps Allow).
-Engine errors are mapped to statuses here and only here.
+Engine errors and the job machinery's domain errors (app/domain.py: a full pool, an
+unreachable job store, a render differing from its `done` record) are mapped to statuses here
+and only here; an engine ParameterError carries `errors` like a schema 422.
 """
 from __future__ import annotations
 
@@ -69,7 +71,7 @@ class Unprocessable(ApiError):
 
 
 class ServiceUnavailable(ApiError):
-    """503 with Retry-After: the pool is full or a preview could not be rendered in time."""
+    """503 with Retry-After: a preview or a local copy could not be rendered in time."""
 
     status = 503
 
