@@ -101,6 +101,10 @@ class JobStore:
     def pending_ids(self) -> list[str]:
         raise NotImplementedError
 
+    def forget_pending(self, job_id: str) -> None:
+        """Drop a job that has an outcome from the pending set (recovery's clean-up)."""
+        raise NotImplementedError
+
     def health(self) -> dict[str, Any]:
         return {"backend": self.backend}
 
@@ -233,10 +237,18 @@ class FileJobStore(JobStore):
         except OSError:
             return []
 
+    def forget_pending(self, job_id: str) -> None:
+        unlink_quietly(self._pending_path(job_id))
+
 
 # -- Redis ----------------------------------------------------------------------------------
 _RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+#: SET NX the spec; add the job to the pending set unless it is done (atomic: a `done` written
+#: meanwhile by another host can never be followed by a stale SADD).
+_SAVE_SPEC = ("local created = redis.call('set', KEYS[1], ARGV[1], 'NX') "
+              "if redis.call('exists', KEYS[2]) == 0 then redis.call('sadd', KEYS[3], ARGV[2]) end "
+              "return created")
 _STEAL = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
           "return redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) end return false")
 #: Seconds a request fails fast after a Redis error, so that a hung Redis costs one timeout.
@@ -271,6 +283,7 @@ class RedisJobStore(JobStore):
         self._renew = self.client.register_script(_RENEW)
         self._release = self.client.register_script(_RELEASE)
         self._steal = self.client.register_script(_STEAL)
+        self._save_spec = self.client.register_script(_SAVE_SPEC)
         self._held: dict[str, str] = {}  # job id -> token
         self._specs: dict[str, RenderSpec] = {}
         self._lock = threading.Lock()
@@ -294,13 +307,8 @@ class RedisJobStore(JobStore):
 
     # -- specs
     def save_spec(self, spec: RenderSpec) -> None:
-        payload = spec.canonical_json()
-        pipe = self.client.pipeline(transaction=False)
-        pipe.set(f"resonant:spec:{spec.id}", payload, nx=True)
-        pipe.exists(f"resonant:done:{spec.id}")
-        created, has_done = self._call(pipe.execute)
-        if created or not has_done:
-            self._call(self.client.sadd, "resonant:pending", spec.id)
+        self._call(self._save_spec, keys=[f"resonant:spec:{spec.id}", f"resonant:done:{spec.id}",
+                                          "resonant:pending"], args=[spec.canonical_json(), spec.id])
         with contextlib.suppress(OSError):
             self.disk.save_spec(spec)  # the local copy: republished if Redis loses it
 
@@ -333,14 +341,11 @@ class RedisJobStore(JobStore):
         return spec if spec.id == job_id else None
 
     def _republish_one(self, spec: RenderSpec) -> None:
-        pipe = self.client.pipeline(transaction=False)
-        pipe.set(f"resonant:spec:{spec.id}", spec.canonical_json(), nx=True)
         meta = Done.from_dict(self.disk.local_meta(spec.id))
         if meta is not None:
-            pipe.set(f"resonant:done:{spec.id}", meta.to_json(), nx=True)
-        else:
-            pipe.sadd("resonant:pending", spec.id)
-        self._call(pipe.execute)
+            self._call(self.client.set, f"resonant:done:{spec.id}", meta.to_json(), nx=True)
+        self._call(self._save_spec, keys=[f"resonant:spec:{spec.id}", f"resonant:done:{spec.id}",
+                                          "resonant:pending"], args=[spec.canonical_json(), spec.id])
 
     def republish(self) -> None:
         """SET NX every local spec (and the `done` of every local file), once per empty Redis."""
@@ -447,6 +452,9 @@ class RedisJobStore(JobStore):
 
     def pending_ids(self) -> list[str]:
         return [m.decode() for m in self._call(self.client.smembers, "resonant:pending")]
+
+    def forget_pending(self, job_id: str) -> None:
+        self._call(self.client.srem, "resonant:pending", job_id)
 
     def health(self) -> dict[str, Any]:
         try:

@@ -306,6 +306,7 @@ class Recovery:
                 continue
             spec = store.load_spec(job_id) if is_job_id(job_id) else None
             if spec is None or store.done(job_id) is not None or store.failure(job_id) is not None:
+                store.forget_pending(job_id)  # it has an outcome (or no spec): nothing to recover
                 continue
             if store.lease_live(job_id):
                 continue

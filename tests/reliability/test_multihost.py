@@ -61,9 +61,26 @@ class Cluster:
         self.hosts.append(host)
         return host
 
-    def restart_a(self) -> None:
-        self.a.stop()
-        self.a = self.start_host("a", url=f"redis://{A_USER}:{A_PASSWORD}@127.0.0.1:{self.redis.port}/0")
+    def restart(self, host: Gunicorn) -> Gunicorn:
+        """Start a stopped (or killed) host again on its own cache directory."""
+        host.stop()
+        if host is self.a:
+            self.a = self.start_host("a", url=f"redis://{A_USER}:{A_PASSWORD}@127.0.0.1:{self.redis.port}/0")
+            return self.a
+        self.b = self.start_host("b")
+        return self.b
+
+    def renderer(self, job_id: str) -> tuple[Gunicorn, Gunicorn]:
+        """(the host whose worker holds the job's lease, the other host), once a lease exists.
+
+        Usually the host that was sent the POST; the other one when its recovery took the job
+        from a busy host's queue before that host's render thread leased it.
+        """
+        pid = wait_for(lambda: lease_owner_pid(self, job_id), timeout=30, interval=0.01, what="a lease")
+        if pid in self.a.worker_pids():
+            return self.a, self.b
+        assert pid in self.b.worker_pids(), pid
+        return self.b, self.a
 
     def stop(self) -> None:
         for host in self.hosts:
@@ -302,34 +319,33 @@ def test_redis_killed_and_restarted_under_post_load_loses_no_accepted_job(cluste
 def test_a_frozen_past_its_lease_then_continued_makes_no_error_and_one_done(cluster):
     request = {**LONG_MP3, "duration_seconds": 120}
     job_id = cluster.a.submit(request)["job_id"]
-    pid = wait_for(lambda: lease_owner_pid(cluster, job_id), timeout=30, interval=0.01, what="A's lease")
-    assert pid in cluster.a.worker_pids()
-    os.killpg(cluster.a.proc.pid, signal.SIGSTOP)
+    frozen, other = cluster.renderer(job_id)  # A, unless B took it from A's queue first
+    pid = lease_owner_pid(cluster, job_id)
+    os.killpg(frozen.proc.pid, signal.SIGSTOP)
     try:
         wait_for(lambda: (lease_owner_pid(cluster, job_id) or pid) != pid
                  or cluster.redis.command("EXISTS", f"resonant:done:{job_id}") == ":1",
-                 timeout=60, what="B to take the job over")
+                 timeout=60, what="the other host to take the job over")
     finally:
-        os.killpg(cluster.a.proc.pid, signal.SIGCONT)
-    assert cluster.b.wait_job(job_id)["status"] == "complete"
-    assert cluster.a.wait_job(job_id)["status"] == "complete"
-    data = download(cluster.b, job_id).body
+        os.killpg(frozen.proc.pid, signal.SIGCONT)
+    assert other.wait_job(job_id)["status"] == "complete"
+    assert frozen.wait_job(job_id)["status"] == "complete"
+    data = download(other, job_id).body
     assert done_record(cluster, job_id)["sha256"] == sha(data)
-    assert download(cluster.a, job_id).body == data
-    assert metric(cluster.a, "resonant_hash_mismatches_total") == 0
-    assert "Traceback" not in cluster.a.log_tail(50000)
+    assert download(frozen, job_id).body == data
+    assert metric(frozen, "resonant_hash_mismatches_total") == 0
+    assert "Traceback" not in frozen.log_tail(50000)
 
 
 # 3 ------------------------------------------------------------------------------------------
 def test_sigkill_of_a_mid_render_b_takes_over_identical_bytes(cluster):
     job_id = cluster.a.submit(LONG_MP3)["job_id"]
-    pid = wait_for(lambda: lease_owner_pid(cluster, job_id), timeout=30, interval=0.01, what="A's lease")
-    assert pid in cluster.a.worker_pids()
-    os.killpg(cluster.a.proc.pid, signal.SIGKILL)
-    assert cluster.b.wait_job(job_id, timeout=120)["status"] == "complete"
-    assert metric(cluster.b, "resonant_jobs_recovered_total") >= 1
-    on_b = download(cluster.b, job_id).body
-    cluster.restart_a()
-    on_a = download(cluster.a, job_id)
-    assert on_a.status == 200 and on_a.body == on_b
-    assert done_record(cluster, job_id) == {"size": len(on_b), "sha256": sha(on_b)}
+    killed, other = cluster.renderer(job_id)  # A, unless B took it from A's queue first
+    os.killpg(killed.proc.pid, signal.SIGKILL)
+    assert other.wait_job(job_id, timeout=120)["status"] == "complete"
+    assert metric(other, "resonant_jobs_recovered_total") >= 1
+    on_other = download(other, job_id).body
+    restarted = cluster.restart(killed)
+    again = download(restarted, job_id)
+    assert again.status == 200 and again.body == on_other
+    assert done_record(cluster, job_id) == {"size": len(on_other), "sha256": sha(on_other)}
