@@ -286,6 +286,7 @@ class RedisJobStore(JobStore):
         self._save_spec = self.client.register_script(_SAVE_SPEC)
         self._held: dict[str, str] = {}  # job id -> token
         self._specs: dict[str, RenderSpec] = {}
+        self._done: dict[str, Done] = {}
         self._lock = threading.Lock()
         self._down_until = 0.0
         self._republished_key = f"resonant:republished:{HOST}:{hashlib.sha1(disk.root.encode()).hexdigest()[:12]}"
@@ -436,12 +437,20 @@ class RedisJobStore(JobStore):
         self._call(self.client.delete, f"resonant:failed:{job_id}")
 
     def done(self, job_id: str) -> Done | None:
+        """The done record (remembered once read: it is written once and never changes)."""
+        done = self._done.get(job_id)
+        if done is not None:
+            return done
         raw = self._call(self.client.get, f"resonant:done:{job_id}")
         if raw is None:
             return None
         with contextlib.suppress(ValueError):
-            return Done.from_dict(json.loads(raw))
-        return None
+            done = Done.from_dict(json.loads(raw))
+        if done is not None:
+            if len(self._done) >= _MEMO_LIMIT:
+                self._done.clear()
+            self._done[job_id] = done
+        return done
 
     def _publish_done(self, job_id: str, done: Done) -> Done:
         pipe = self.client.pipeline(transaction=False)
