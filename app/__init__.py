@@ -3,6 +3,7 @@
     from app import create_app
     app = create_app()                            # settings from the environment
     app = create_app({"RESONANT_CACHE_DIR": tmp}) # tests: a mapping on top
+    app = create_app(config, render=fake, job_store=store)  # tests inject what they swap
 """
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from flask_smorest import Api
 from app import metrics, playground, ratelimit
 from app.config import Config
 from app.errors import register_error_handlers
+from app.jobstore import JobStore
+from app.runner import RenderFn, engine_render
 from app.schemas import PROMPT_OR_PARAMS, ErrorSchema, GenerateSchema, StrictInteger
-from app.service import jobs
+from app.service import job_service
 
 
 class ResonantApi(Api):
@@ -27,8 +30,13 @@ class ResonantApi(Api):
     DEFAULT_ERROR_RESPONSE_NAME = None
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app: config, job service, API blueprints, docs, JSON errors."""
+def create_app(config: Mapping[str, Any] | None = None, *, render: RenderFn | None = None,
+               job_store: JobStore | None = None) -> Flask:
+    """Build the app: config, job service, API blueprints, docs, JSON errors.
+
+    `render` (spec, tones=...) -> bytes and `job_store` replace the engine's renderer and the
+    configured backend (tests inject them).
+    """
     app = Flask(__name__)
     app.config.from_object(Config)
     if config is not None:
@@ -37,7 +45,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if not app.debug:
         logging.getLogger("app").setLevel(logging.INFO)
 
-    jobs.init_app(app)
+    if render is None and app.config.get("RESONANT_TEST_CORRUPT_RENDER"):
+        render = corrupt_render  # fault injection for the multi-host tests only
+    job_service.init_app(app, render=render, job_store=job_store)
     metrics.init_app(app)  # GET /metrics; request counts and latencies
     ratelimit.init_app(app)  # off unless RESONANT_RATE_LIMIT is set
 
@@ -58,3 +68,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     playground.init_app(app)  # GET / and /playground: the page that tries the API (not in the doc)
     register_error_handlers(app)
     return app
+
+
+def corrupt_render(spec: Any, **kwargs: Any) -> bytes:
+    """The engine's bytes with the last one flipped: a host whose render differs (tests)."""
+    data = bytearray(engine_render(spec, **kwargs))
+    data[-1] ^= 0xFF
+    return bytes(data)

@@ -32,7 +32,7 @@ def owner_id() -> str:
     return f"{HOST}:{os.getpid()}:{threading.get_ident()}"
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -70,7 +70,7 @@ class Claims:
         data = read_json(path) or {}
         host, _, rest = str(data.get("owner", "")).partition(":")
         pid = rest.partition(":")[0]
-        dead_here = host == HOST and pid.isdigit() and not _process_alive(int(pid))
+        dead_here = host == HOST and pid.isdigit() and not process_alive(int(pid))
         return not dead_here
 
     def acquire(self, job_id: str) -> bool:

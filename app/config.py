@@ -42,6 +42,11 @@ class Config:
     RESONANT_PREVIEW_TIMEOUT = _int("RESONANT_PREVIEW_TIMEOUT", 60)
     #: Seconds a claim may go without a heartbeat before another worker takes the job over.
     RESONANT_CLAIM_STALE_SECONDS = _int("RESONANT_CLAIM_STALE_SECONDS", 10)
+    #: Redis holding specs, leases, failures and done records of every host (e.g.
+    #: redis://127.0.0.1:6379/0); empty: the filesystem backend (one host).
+    RESONANT_REDIS_URL = os.environ.get("RESONANT_REDIS_URL", "")
+    #: Fault injection for the multi-host tests: this host's renders differ by one byte.
+    RESONANT_TEST_CORRUPT_RENDER = os.environ.get("RESONANT_TEST_CORRUPT_RENDER", "") == "1"
     #: Per-client rate limit, e.g. "120/minute" (Flask-Limiter syntax); empty: no limit.
     RESONANT_RATE_LIMIT = os.environ.get("RESONANT_RATE_LIMIT", "")
     #: Where rate-limit counters live: memory:// is per worker process; redis://... is shared.

@@ -1,7 +1,9 @@
 """One error shape for the whole service: JSON {"detail": "..."} for every 4xx and 5xx.
 
 Registered on the app (not a blueprint), so routing 404/405 get it too (405 keeps Allow).
-Engine errors are mapped to statuses here and only here.
+Engine errors and the job machinery's domain errors (app/domain.py: a full pool, an
+unreachable job store, a render differing from its `done` record) are mapped to statuses here
+and only here; an engine ParameterError carries `errors` like a schema 422.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Any
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.domain import HashMismatch, PoolFull, StoreUnavailable
 from engine.errors import (
     EngineError,
     ParameterError,
@@ -68,7 +71,7 @@ class Unprocessable(ApiError):
 
 
 class ServiceUnavailable(ApiError):
-    """503 with Retry-After: the pool is full or a preview could not be rendered in time."""
+    """503 with Retry-After: a preview or a local copy could not be rendered in time."""
 
     status = 503
 
@@ -105,8 +108,31 @@ def handle_api_error(error: ApiError) -> Response:
     return error_response(error.status, error.detail, error.extra, error.headers)
 
 
+def handle_pool_full(error: PoolFull) -> Response:
+    return error_response(503, str(error), headers={"Retry-After": "2"})
+
+
+def handle_store_unavailable(error: StoreUnavailable) -> Response:
+    return error_response(503, str(error), headers={"Retry-After": "1"})
+
+
+def handle_hash_mismatch(error: HashMismatch) -> Response:
+    log.error("%s: nothing served", error)
+    return error_response(503, "This host cannot serve a verified file for this job",
+                          headers={"Retry-After": "30"})
+
+
+def field_errors(error: ParameterError) -> dict[str, list[str]]:
+    """{field: [message]}, the shape of a schema 422 (the message without the field's name)."""
+    message = str(error)
+    prefix = f"'{error.field}' "
+    return {error.field: [message.removeprefix(prefix)]}
+
+
 def handle_engine_error(error: EngineError) -> Response:
     status = status_of(error)
+    if isinstance(error, ParameterError):
+        return error_response(status, str(error), {"errors": field_errors(error)})
     if status >= 500:
         log.error("engine error: %r", error)
         detail = "Internal server error" if isinstance(error, PresetFileError) else str(error)
@@ -132,4 +158,7 @@ def register_error_handlers(app: Flask) -> None:
     """Install the JSON error shape on the app (after flask-smorest, replacing its handler)."""
     app.register_error_handler(ApiError, handle_api_error)
     app.register_error_handler(EngineError, handle_engine_error)
+    app.register_error_handler(PoolFull, handle_pool_full)
+    app.register_error_handler(StoreUnavailable, handle_store_unavailable)
+    app.register_error_handler(HashMismatch, handle_hash_mismatch)
     app.register_error_handler(HTTPException, handle_http_exception)

@@ -116,5 +116,10 @@ def on_exit(server):
 
 def post_worker_init(worker):
     """Import the engine (numpy, scipy, encoders: about 1 s) before the worker takes requests,
-    so the first render a client asks of each worker does not pay for it."""
+    so the first render a client asks of each worker does not pay for it; start recovery
+    (which, with Redis, republishes this host's specs at start)."""
     import engine.render  # noqa: F401
+
+    state = getattr(worker.wsgi, "extensions", {}).get("resonant")
+    if state is not None:
+        state.recovery.ensure_started()

@@ -12,6 +12,11 @@ start), so prometheus_client keeps each worker's values in its own mmap file the
     resonant_render_queue_depth                                  gauge: queued + running renders
     resonant_cache_lookups_total{kind,result}                    counter: hit | miss
     resonant_jobs_finished_total{outcome}                        counter: complete | failed
+    resonant_lease_takeovers_total                               counter: dead renderers replaced
+    resonant_rerenders_on_miss_total                             counter: done, file not on this host
+    resonant_hash_mismatches_total                               counter: render differs from done
+    resonant_redis_errors_total                                  counter: failed Redis commands
+    resonant_jobs_recovered_total                                counter: orphaned jobs re-queued
 
 `endpoint` is the URL rule (e.g. /api/v1/jobs/<job_id:job_id>), never the raw path, so bad
 clients cannot blow up the number of series.
@@ -47,6 +52,11 @@ QUEUE = Gauge("resonant_render_queue_depth", "Renders queued or running (all wor
               multiprocess_mode="livesum")
 CACHE = Counter("resonant_cache_lookups_total", "Requests answered from a finished file (hit) "
                 "or needing a render (miss)", ["kind", "result"])
+TAKEOVERS = Counter("resonant_lease_takeovers_total", "Leases of dead renderers taken over")
+RERENDERS = Counter("resonant_rerenders_on_miss_total", "Done jobs rendered again on a host lacking the file")
+MISMATCHES = Counter("resonant_hash_mismatches_total", "Renders whose SHA-256 differs from the done record")
+REDIS_ERRORS = Counter("resonant_redis_errors_total", "Redis commands that failed or timed out")
+RECOVERED = Counter("resonant_jobs_recovered_total", "Pending jobs nobody rendered, queued by recovery")
 OUTCOMES = Counter("resonant_jobs_finished_total", "Renders finished, by outcome", ["outcome"])
 
 
@@ -61,6 +71,26 @@ def observe_render(fmt: str, seconds: float) -> None:
 
 def job_finished(outcome: str) -> None:
     OUTCOMES.labels(outcome).inc()
+
+
+def lease_takeover() -> None:
+    TAKEOVERS.inc()
+
+
+def rerender_on_miss() -> None:
+    RERENDERS.inc()
+
+
+def hash_mismatch() -> None:
+    MISMATCHES.inc()
+
+
+def redis_error() -> None:
+    REDIS_ERRORS.inc()
+
+
+def recovered() -> None:
+    RECOVERED.inc()
 
 
 def cache_lookup(kind: str, hit: bool) -> None:

@@ -1,8 +1,16 @@
-"""The render pool of one worker process: bounded, single-flight, claim-guarded.
+"""The render pool of one worker process: it runs a spec and reports an outcome.
 
-The executor and the heartbeat thread are created lazily on first use, in the process that
-uses them (gunicorn forks workers before any request, and a fork after use is detected by
-pid), so no thread or lock is ever inherited across a fork.
+Bounded, single-flight per job id, lease-guarded. The render function and the job store are
+given to it (tests inject theirs). The executor is created lazily in the process that uses it
+(gunicorn forks workers before any request; a fork after use is detected by pid), so no thread
+or lock is ever inherited across a fork.
+
+Outcomes (the value of the future `submit` returns):
+    COMPLETE   the file is on this host's disk and `done` is recorded
+    FAILED     a failure record was written
+    BUSY       another live lease holder renders it (its result will appear in the store)
+    MISMATCH   this host's render differs from `done`: nothing stored, nothing served
+    UNAVAILABLE the job store could not be reached; nothing recorded (recovery retries)
 """
 from __future__ import annotations
 
@@ -10,13 +18,13 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app import metrics
-from app.claims import Claims
-from app.errors import ServiceUnavailable
-from app.store import Store
+from app.domain import HashMismatch, PoolFull, StoreUnavailable
+from app.jobstore import JobStore
 from engine.errors import EngineError
 from engine.spec import RenderSpec
 
@@ -25,39 +33,36 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+COMPLETE, FAILED, BUSY, MISMATCH, UNAVAILABLE = "complete", "failed", "busy", "mismatch", "unavailable"
 
-class PoolFull(ServiceUnavailable):
-    """The pool's queue bound is reached; the client should retry later (503 + Retry-After)."""
+#: render(spec, tones=...) -> bytes
+RenderFn = Callable[..., bytes]
 
-    def __init__(self) -> None:
-        super().__init__("Render queue is full; retry later")
+
+def engine_render(spec: RenderSpec, **kwargs: Any) -> bytes:
+    """The engine's renderer (imported on first use: numpy and scipy are heavy)."""
+    import engine.render
+
+    return engine.render.render(spec, **kwargs)
 
 
 class Runner:
     """Renders specs in a bounded thread pool; at most one render per job id per process."""
 
-    def __init__(self, store: Store, *, pool_size: int, queue_limit: int, cache_max_bytes: int,
-                 stale_after: float, tone_cache_bytes: int = 0):
-        self.store = store
+    def __init__(self, job_store: JobStore, *, render: RenderFn = engine_render, pool_size: int,
+                 queue_limit: int, cache_max_bytes: int, tone_cache_bytes: int = 0):
+        self.job_store = job_store
+        self.render = render
         self.pool_size = max(1, pool_size)
         self.queue_limit = max(1, queue_limit)
         self.cache_max_bytes = cache_max_bytes
-        self.stale_after = stale_after
         self.tone_cache_bytes = tone_cache_bytes
         self._tones: ToneCache | None = None  #: tones reused across this process's renders
         self._pid: int | None = None
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
         self._preview_executor: ThreadPoolExecutor | None = None
-        self._inflight: dict[str, Future[None]] = {}
-        self._claims: Claims | None = None
-        self.memory_failures: dict[str, str] = {}  # failures that could not be written to disk
-
-    @property
-    def claims(self) -> Claims:
-        self._ensure_started()
-        assert self._claims is not None
-        return self._claims
+        self._inflight: dict[str, Future[str]] = {}
 
     def _ensure_started(self) -> None:
         pid = os.getpid()
@@ -69,7 +74,6 @@ class Runner:
                 self._executor = ThreadPoolExecutor(self.pool_size, thread_name_prefix="resonant-render")
                 self._preview_executor = ThreadPoolExecutor(self.pool_size, thread_name_prefix="resonant-preview")
                 self._inflight = {}
-                self._claims = Claims(self.store, stale_after=self.stale_after)
                 self._tones = None
                 if self.tone_cache_bytes > 0:  # (numpy and scipy are imported on first use)
                     from engine.synth.tonecache import ToneCache
@@ -78,11 +82,7 @@ class Runner:
                 self._pid = pid
 
     def shutdown(self, *, wait: bool = True, cancel_queued: bool = False) -> None:
-        """Stop both lanes; for tests and tools.
-
-        `wait` blocks until the renders already running (and, unless `cancel_queued`, those
-        still queued) have finished.
-        """
+        """Stop both lanes; for tests and tools."""
         for executor in (self._executor, self._preview_executor):
             if executor is not None:
                 executor.shutdown(wait=wait, cancel_futures=cancel_queued)
@@ -92,12 +92,12 @@ class Runner:
         with self._lock:
             return job_id in self._inflight
 
-    def submit(self, spec: RenderSpec, *, waiting: bool = False) -> Future[None]:
+    def submit(self, spec: RenderSpec, *, waiting: bool = False) -> Future[str]:
         """Queue a render of `spec` (or join the one already queued); PoolFull past the bound.
 
-        `waiting`: a client holds its request open for this render (POST /preview). Such renders
-        have their own lane of threads, so they never queue behind jobs, short or long, that
-        clients poll for.
+        `waiting`: a client holds its request open for this render (preview, download of a
+        file this host lacks). Such renders have their own lane of threads, so they never queue
+        behind jobs that clients poll for.
         """
         self._ensure_started()
         assert self._executor is not None and self._preview_executor is not None
@@ -108,7 +108,7 @@ class Runner:
                 return future
             if len(self._inflight) >= self.queue_limit:
                 raise PoolFull()
-            future = lane.submit(self._run, spec)
+            future = lane.submit(self._run, spec, waiting)
             self._inflight[spec.id] = future
             metrics.queued(+1)
         future.add_done_callback(lambda _f, job_id=spec.id: self._forget(job_id))
@@ -119,64 +119,69 @@ class Runner:
             if self._inflight.pop(job_id, None) is not None:
                 metrics.queued(-1)
 
-    def _run(self, spec: RenderSpec) -> None:
-        claims = self.claims
+    def _run(self, spec: RenderSpec, local: bool) -> str:
+        """Make the job done; with `local` (a client waits for the file) also on this disk."""
+        store = self.job_store
         try:
-            if not claims.acquire(spec.id):
-                return  # another worker renders it; pollers will see its result on disk
-        except OSError as exc:
-            self._fail(spec, f"Cache unavailable: {exc.strerror or exc}")
-            return
-        try:
-            if not self.store.object_ok(spec):
-                self._render_and_store(spec)
+            if store.done(spec.id) is not None:
+                return self._make_local(spec) if local else COMPLETE
+            if not store.acquire(spec.id):
+                return BUSY  # another renderer holds the lease; its result lands in the store
+            try:
+                if store.done(spec.id) is not None:  # finished while we queued
+                    return self._make_local(spec) if local else COMPLETE
+                return self._render_and_record(spec)
+            finally:
+                store.release(spec.id)
+        except StoreUnavailable as exc:
+            log.warning("job %s: job store unavailable: %s", spec.id, exc)
+            return UNAVAILABLE
         except Exception as exc:  # never leave a job in limbo: it fails, the worker lives on
             log.exception("job %s: unexpected error", spec.id)
-            self._fail(spec, f"Render failed: {type(exc).__name__}")
-        finally:
-            claims.release(spec.id)
+            return self._fail(spec, f"Render failed: {type(exc).__name__}")
 
-    def _render_and_store(self, spec: RenderSpec) -> None:
+    def _make_local(self, spec: RenderSpec) -> str:
+        """The job is done (maybe on another host): render it here unless this disk has it."""
+        opened = self.job_store.open_object(spec)
+        if opened is not None:
+            opened[0].close()
+            return COMPLETE
+        metrics.rerender_on_miss()
+        return self._render_and_record(spec)
+
+    def _render_and_record(self, spec: RenderSpec) -> str:
         try:
-            import engine.render  # looked up per call: heavy import, and tests may wrap it
-
             started = time.perf_counter()
-            data = engine.render.render(spec, tones=self._tones)
+            data = self.render(spec, tones=self._tones)
             metrics.observe_render(spec.format, time.perf_counter() - started)
         except EngineError as exc:
             log.warning("job %s: render failed: %s", spec.id, exc)
-            self._fail(spec, f"Render failed: {exc}")
-            return
+            return self._fail(spec, f"Render failed: {exc}")
         except Exception as exc:  # a bug or MemoryError: the job fails, the worker lives on
             log.exception("job %s: render crashed", spec.id)
-            self._fail(spec, f"Render failed: {type(exc).__name__}")
-            return
+            return self._fail(spec, f"Render failed: {type(exc).__name__}")
         try:
-            self.store.save_spec(spec)  # back again if the cache directory was wiped meanwhile
-            self.store.save_object(spec, data)
+            self.job_store.record_done(spec, data)
+        except HashMismatch:
+            metrics.hash_mismatch()
+            log.error("HASH MISMATCH job %s: this host rendered different bytes than the done "
+                      "record; nothing stored or served (engine or library versions differ?)", spec.id)
+            return MISMATCH
         except OSError as exc:
             log.error("job %s: cannot store the finished file: %s", spec.id, exc)
-            self.store.discard_object(spec)
-            self._fail(spec, f"Cache write failed: {exc.strerror or exc}")
-            return
-        self.memory_failures.pop(spec.id, None)
+            self.job_store.disk.discard_object(spec)
+            return self._fail(spec, f"Cache write failed: {exc.strerror or exc}")
         metrics.job_finished("complete")
         try:
-            self.store.evict(self.cache_max_bytes, keep=spec.id)
+            self.job_store.disk.evict(self.cache_max_bytes, keep=spec.id)
         except OSError:  # pragma: no cover - eviction is best effort
             log.exception("cache eviction failed")
+        return COMPLETE
 
-    def _fail(self, spec: RenderSpec, message: str) -> None:
+    def _fail(self, spec: RenderSpec, message: str) -> str:
         metrics.job_finished("failed")
         try:
-            self.store.save_failure(spec.id, message)
-        except OSError:
-            self.memory_failures[spec.id] = message  # the disk refuses even this; keep it here
-
-    def failure(self, job_id: str) -> str | None:
-        """The failure message of a job, from disk or (if the disk refused it) from memory."""
-        return self.store.load_failure(job_id) or self.memory_failures.get(job_id)
-
-    def clear_failure(self, job_id: str) -> None:
-        self.memory_failures.pop(job_id, None)
-        self.store.clear_failure(job_id)
+            self.job_store.record_failure(spec.id, message)
+        except (OSError, StoreUnavailable) as exc:  # not recorded: the job stays pending (retried)
+            log.error("job %s: cannot record its failure (%s): %s", spec.id, exc, message)
+        return FAILED

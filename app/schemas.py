@@ -245,6 +245,8 @@ class StyleListSchema(ma.Schema):
 class HealthSchema(ma.Schema):
     status = fields.String(required=True)
     engine_version = fields.String(required=True)
+    backend = fields.String(metadata={"description": "Job store: filesystem or redis"})
+    redis = fields.String(metadata={"description": "ok or unavailable (redis backend only)"})
 
 
 class ErrorSchema(ma.Schema):

@@ -6,6 +6,9 @@ runner starts its threads lazily in the worker process that first needs them.
 """
 from __future__ import annotations
 
+import logging
+import os
+import threading
 import time
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -15,18 +18,23 @@ from flask import Flask, current_app
 
 from app import metrics
 from app.config import resolve_presets_path
+from app.domain import HashMismatch, PoolFull, StoreUnavailable
 from app.errors import (
     JobNotComplete,
     JobNotFound,
     PreviewUnavailable,
     ServiceUnavailable,
 )
-from app.runner import PoolFull, Runner
-from app.store import Store, is_job_id
+from app.jobstore import JobStore, make_job_store
+from app.runner import BUSY, MISMATCH, UNAVAILABLE, RenderFn, Runner, engine_render
+from app.runner import FAILED as RENDER_FAILED
+from app.store import is_job_id
 from engine.errors import ParameterError
 from engine.presets import PresetCatalog, load_presets
 from engine.resolve import resolve_request
 from engine.spec import PREVIEW_DURATION, RenderSpec
+
+log = logging.getLogger(__name__)
 
 PENDING, PROCESSING, COMPLETE, FAILED = "pending", "processing", "complete", "failed"
 _MEMO_LIMIT = 10_000  #: complete job bodies remembered per process before the memo is reset
@@ -70,34 +78,66 @@ class Download:
 
 
 class State:
-    """Everything one app needs: settings, the store, the runner, the preset catalogue."""
+    """Everything one app needs: settings, the job store, the runner, recovery, the presets."""
 
-    def __init__(self, config: Any):
-        self.store = Store(config["RESONANT_CACHE_DIR"])
+    def __init__(self, config: Any, *, render: RenderFn | None = None, job_store: JobStore | None = None):
+        self.job_store = job_store or make_job_store(config)
         self.runner = Runner(
-            self.store,
+            self.job_store,
+            render=render or engine_render,
             pool_size=int(config["RESONANT_POOL_SIZE"]),
             queue_limit=int(config["RESONANT_QUEUE_LIMIT"]),
             cache_max_bytes=int(config["RESONANT_CACHE_MAX_BYTES"]),
-            stale_after=float(config["RESONANT_CLAIM_STALE_SECONDS"]),
             tone_cache_bytes=int(config["RESONANT_TONE_CACHE_MB"]) * 1024**2,
         )
+        stale = float(config["RESONANT_CLAIM_STALE_SECONDS"])
+        self.recovery = Recovery(self.job_store, self.runner, interval=min(1.0, max(0.1, stale / 4)))
         self.catalog: PresetCatalog = load_presets(resolve_presets_path(config["RESONANT_PRESETS"]))
         self.max_prompt_chars = int(config["RESONANT_MAX_PROMPT_CHARS"])
         #: job id -> JSON body of the complete job (it never changes; polled often)
         self.complete_bodies: dict[str, bytes] = {}
         self.preview_timeout = float(config["RESONANT_PREVIEW_TIMEOUT"])
 
+    def shutdown(self) -> None:
+        """Stop recovery, the render pool (awaiting running renders) and the store's threads."""
+        self.recovery.stop()
+        self.runner.shutdown(wait=True, cancel_queued=True)
+        self.job_store.close()
+
+    def status(self, spec: RenderSpec) -> Job:
+        """The job's status, derived here and only here (from the job store)."""
+        store = self.job_store
+        if store.done(spec.id) is not None:
+            return Job(spec, COMPLETE)
+        error = store.failure(spec.id)
+        if error is not None:
+            return Job(spec, FAILED, error)
+        if store.lease_live(spec.id):
+            return Job(spec, PROCESSING)
+        return Job(spec, PENDING)  # queued, or waiting for recovery to queue it
+
+    def load(self, job_id: str) -> RenderSpec:
+        """The spec of a known job; JobNotFound otherwise."""
+        spec = self.job_store.load_spec(job_id) if is_job_id(job_id) else None
+        if spec is None:
+            raise JobNotFound()
+        return spec
+
 
 class JobService:
-    """Submit, inspect, download and preview jobs (the store is the truth; memory is a cache)."""
+    """Submit, inspect, download and preview jobs (the job store is the truth; memory a cache)."""
 
-    def init_app(self, app: Flask) -> None:
-        app.extensions["resonant"] = State(app.config)
+    def init_app(self, app: Flask, *, render: RenderFn | None = None, job_store: JobStore | None = None) -> None:
+        app.extensions["resonant"] = State(app.config, render=render, job_store=job_store)
 
     @property
     def state(self) -> State:
-        return current_app.extensions["resonant"]
+        state: State = current_app.extensions["resonant"]
+        state.recovery.ensure_started()
+        return state
+
+    def health(self) -> dict[str, Any]:
+        return current_app.extensions["resonant"].job_store.health()
 
     @property
     def catalog(self) -> PresetCatalog:
@@ -124,31 +164,25 @@ class JobService:
 
     # -- jobs ---------------------------------------------------------------------------
     def submit(self, spec: RenderSpec) -> Job:
-        """Record the job on disk, then make sure something renders it (PoolFull -> 503).
+        """Record the job durably, then make sure something renders it (PoolFull -> 503).
 
         A failed job is retried: its failure record is cleared and it is queued again.
         """
         state = self.state
-        self._save_spec(spec)
-        if state.runner.failure(spec.id) is not None and not state.store.object_ok(spec):
-            state.runner.clear_failure(spec.id)
-        job = self._status(state, spec)
+        state.job_store.save_spec(spec)
+        job = state.status(spec)
+        if job.status == FAILED:
+            state.job_store.clear_failure(spec.id)
+            job = state.status(spec)
         metrics.cache_lookup("job", hit=job.status == COMPLETE)
         if job.status == PENDING:
             state.runner.submit(spec)
         return job
 
     def get(self, job_id: str) -> Job:
-        """The job's current state; a pending job nobody renders is (re)queued here."""
+        """The job's current state (reading never queues a render: recovery does)."""
         state = self.state
-        spec = self._load(state, job_id)
-        job = self._status(state, spec)
-        if job.status == PENDING:
-            try:
-                state.runner.submit(spec)
-            except PoolFull:
-                pass  # still pending; a later poll queues it
-        return job
+        return state.status(state.load(job_id))
 
     def job_json(self, job: Job) -> bytes:
         """The job's JSON body, compact as jsonify writes it; a complete job's is built once."""
@@ -163,75 +197,135 @@ class JobService:
         return body
 
     def open_download(self, job_id: str) -> Download:
-        """The verified finished file; JobNotComplete (409) otherwise (and it is re-queued)."""
-        spec = self._load(self.state, job_id)
-        opened = self.state.store.open_object(spec)
+        """The verified finished file; JobNotComplete (409) when the job is not done.
+
+        A done job whose file this host lacks (evicted, damaged, rendered on another host) is
+        rendered here and checked against `done` while the client waits.
+        """
+        state = self.state
+        spec = state.load(job_id)
+        done = state.job_store.done(spec.id)
+        if done is None:
+            raise JobNotComplete(state.status(spec).status)
+        opened = state.job_store.open_object(spec, done)
         if opened is None:
-            job = self.get(job_id)
-            raise JobNotComplete(job.status)
-        self.state.store.touch(job_id)
+            opened = self._render_here(state, spec)
+        state.job_store.disk.touch(job_id)
         return Download(opened[0], opened[1], spec)
+
+    def _render_here(self, state: State, spec: RenderSpec) -> tuple[IO[bytes], int]:
+        deadline = time.monotonic() + state.preview_timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ServiceUnavailable("The finished file is being rendered on this host; retry later")
+            try:
+                outcome = state.runner.submit(spec, waiting=True).result(timeout=remaining)
+            except FutureTimeout:
+                continue
+            if outcome == MISMATCH:
+                raise HashMismatch(spec.id)
+            if outcome == UNAVAILABLE:
+                raise StoreUnavailable("Job store unavailable")
+            opened = state.job_store.open_object(spec)
+            if opened is not None:
+                return opened
+            if outcome == RENDER_FAILED:
+                raise ServiceUnavailable("The finished file could not be rendered on this host")
+            time.sleep(0.05)
 
     def preview(self, spec: RenderSpec) -> Download:
         """Render the 5-second preview of `spec` (cached like any job) and open it."""
         state = self.state
         spec = spec.with_(duration_seconds=PREVIEW_DURATION)
         deadline = time.monotonic() + state.preview_timeout
-        self._save_spec(spec)
+        state.job_store.save_spec(spec)
         first_look = True
         while True:
-            opened = state.store.open_object(spec)
+            done = state.job_store.done(spec.id)
+            opened = state.job_store.open_object(spec, done) if done is not None else None
             if opened is not None:
                 metrics.cache_lookup("preview", hit=first_look)
-                state.store.touch(spec.id)
+                state.job_store.disk.touch(spec.id)
                 return Download(opened[0], opened[1], spec)
             first_look = False
-            job = self._status(state, spec, known_incomplete=True)
-            if job.status == FAILED:
-                state.runner.clear_failure(spec.id)  # the next preview request tries again
-                raise PreviewUnavailable(job.error or "Render failed")
+            error = state.job_store.failure(spec.id) if done is None else None
+            if error is not None:
+                state.job_store.clear_failure(spec.id)  # the next preview request tries again
+                raise PreviewUnavailable(error)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise PreviewUnavailable("Preview render timed out")
-            if job.status == PENDING:
-                try:
-                    state.runner.submit(spec, waiting=True).result(timeout=remaining)
-                except FutureTimeout:
-                    raise PreviewUnavailable("Preview render timed out") from None
-            else:
+            try:
+                outcome = state.runner.submit(spec, waiting=True).result(timeout=remaining)
+            except FutureTimeout:
+                raise PreviewUnavailable("Preview render timed out") from None
+            if outcome == MISMATCH:
+                raise HashMismatch(spec.id)
+            if outcome == UNAVAILABLE:
+                raise StoreUnavailable("Job store unavailable")
+            if outcome == BUSY:
                 time.sleep(0.05)  # another worker renders it
 
-    # -- internals ----------------------------------------------------------------------
-    def _save_spec(self, spec: RenderSpec) -> None:
-        """Record the job; a cache that refuses even that is a 503 (nothing was accepted)."""
-        try:
-            self.state.store.save_spec(spec)
-        except OSError as exc:
-            raise ServiceUnavailable(f"Cache unavailable: {exc.strerror or exc}") from None
 
-    @staticmethod
-    def _load(state: State, job_id: str) -> RenderSpec:
-        if not is_job_id(job_id):
-            raise JobNotFound()
-        spec = state.store.load_spec(job_id)
-        if spec is None:
-            raise JobNotFound()
-        return spec
+class Recovery:
+    """One thread per process: queues accepted jobs that nobody renders (their renderer died,
+    or the pool was full), and republishes this host's specs to a Redis that lost them."""
 
-    @staticmethod
-    def _status(state: State, spec: RenderSpec, *, known_incomplete: bool = False) -> Job:
-        if not known_incomplete and state.store.object_ok(spec):
-            return Job(spec, COMPLETE)
-        error = state.runner.failure(spec.id)
-        if error is not None:
-            return Job(spec, FAILED, error)
-        if state.runner.claims.is_live(spec.id):
-            return Job(spec, PROCESSING)
-        return Job(spec, PENDING)  # queued here, or nobody renders it (the caller queues it)
+    def __init__(self, job_store: JobStore, runner: Runner, *, interval: float):
+        self.job_store = job_store
+        self.runner = runner
+        self.interval = interval
+        self._pid = 0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+
+    def ensure_started(self) -> None:
+        if self._pid == os.getpid() or self._stop.is_set():
+            return
+        with self._lock:
+            if self._pid != os.getpid():
+                self._pid = os.getpid()
+                threading.Thread(target=self._loop, name="resonant-recovery", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.sweep()
+            except StoreUnavailable:
+                pass  # counted where it happened; the next round tries again
+            except Exception:  # pragma: no cover - recovery must outlive any bug
+                log.exception("recovery round failed")
+
+    def sweep(self) -> int:
+        """One round; returns how many jobs were queued."""
+        store = self.job_store
+        store.republish()
+        queued = 0
+        for job_id in store.pending_ids():
+            if self.runner.in_flight(job_id):
+                continue
+            spec = store.load_spec(job_id) if is_job_id(job_id) else None
+            if spec is None or store.done(job_id) is not None or store.failure(job_id) is not None:
+                store.forget_pending(job_id)  # it has an outcome (or no spec): nothing to recover
+                continue
+            if store.lease_live(job_id):
+                continue
+            try:
+                self.runner.submit(spec)
+            except PoolFull:
+                break
+            log.info("job %s: nobody renders it; queued here", job_id)
+            metrics.recovered()
+            queued += 1
+        return queued
 
 
 def _compact_json(body: dict[str, Any]) -> bytes:
     return current_app.json.dumps(body, separators=(",", ":")).encode() + b"\n"
 
 
-jobs = JobService()
+job_service = JobService()

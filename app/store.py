@@ -1,4 +1,7 @@
-"""The on-disk job store: the only place job state lives, shared by every worker process.
+"""This host's cache directory: specs, finished files, and the filesystem backend's records.
+
+The job state proper is reached through `app.jobstore` (one interface, two backends); this
+module only reads and writes files.
 
 Layout under the cache directory (DESIGN.md §3):
 
@@ -6,7 +9,9 @@ Layout under the cache directory (DESIGN.md §3):
     objects/<id>.<ext>      the finished file
     objects/<id>.meta.json  its size and SHA-256 (written after the file); mtime = last use
     claims/<id>.json        owner while a worker renders it (see app.claims)
-    failed/<id>.json        the error message when the render failed
+    failed/<id>.json        the error message when the render failed (filesystem backend)
+    done/<id>.json          {size, sha256} of the finished job, written once (filesystem backend)
+    pending/<id>            accepted, neither done nor failed (filesystem backend; recovery)
 
 Every write is temp file + fsync + os.replace, so a reader never sees half a file. Directories
 are created on demand by every write, so a wiped cache directory heals itself.
@@ -21,6 +26,7 @@ import os
 import re
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -81,8 +87,9 @@ class ObjectInfo:
 class Store:
     """Paths and atomic reads/writes of the cache directory. Thread-safe; no threads of its own."""
 
-    def __init__(self, root: str):
+    def __init__(self, root: str, *, write: Callable[[str, bytes], None] = atomic_write):
         self.root = os.path.abspath(root)
+        self.write = write  #: the atomic file writer (tests inject a failing one)
         # job id -> identity of (finished file, sidecar) whose SHA-256 was checked in this process
         self._verified: dict[str, tuple[int, ...]] = {}
         # job id -> (identity of the spec file, its RenderSpec): specs never change, parse once
@@ -110,7 +117,7 @@ class Store:
         """Write the job's spec unless it is already there (it never changes: the id is its hash)."""
         path = self.spec_path(spec.id)
         if not os.path.exists(path):
-            atomic_write(path, spec.canonical_json().encode())
+            self.write(path, spec.canonical_json().encode())
 
     def load_spec(self, job_id: str) -> RenderSpec | None:
         """The spec of a known job, or None (unknown id, or a spec file that does not verify)."""
@@ -143,9 +150,9 @@ class Store:
     # -- finished files -----------------------------------------------------------------
     def save_object(self, spec: RenderSpec, data: bytes) -> None:
         """Store the finished file, then its sidecar (size + SHA-256): complete only once both exist."""
-        atomic_write(self.object_path(spec), data)
+        self.write(self.object_path(spec), data)
         meta = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-        atomic_write(self.meta_path(spec.id), json.dumps(meta).encode())
+        self.write(self.meta_path(spec.id), json.dumps(meta).encode())
 
     def open_object(self, spec: RenderSpec) -> tuple[IO[bytes], int] | None:
         """Open the finished file if it verifies: (file, size); else None.
@@ -206,6 +213,18 @@ class Store:
         opened[0].close()
         return True
 
+    def local_meta(self, job_id: str) -> dict[str, Any] | None:
+        """The sidecar {size, sha256} of this host's finished file, or None."""
+        return _read_meta(self.meta_path(job_id))[0]
+
+    def spec_ids(self) -> list[str]:
+        """Ids of every spec kept in this cache directory."""
+        try:
+            names = os.listdir(self.path("jobs", ""))
+        except OSError:
+            return []
+        return [n[:-5] for n in names if n.endswith(".json") and is_job_id(n[:-5])]
+
     def touch(self, job_id: str) -> None:
         """Record a use of the finished file (the sidecar's mtime orders LRU eviction)."""
         with contextlib.suppress(OSError):
@@ -260,7 +279,7 @@ class Store:
 
     # -- failures -----------------------------------------------------------------------
     def save_failure(self, job_id: str, message: str) -> None:
-        atomic_write(self.failure_path(job_id), json.dumps({"error": message}).encode())
+        self.write(self.failure_path(job_id), json.dumps({"error": message}).encode())
 
     def load_failure(self, job_id: str) -> str | None:
         data = read_json(self.failure_path(job_id))

@@ -1,4 +1,4 @@
-"""`make load` / `python -m bench.load [--seconds 60] [--clients 16] [--workers 2]`.
+"""`make load` / `python -m bench.load [--seconds 60] [--clients 16] [--workers 2] [--hosts 2] [--redis]`.
 
 Mixed traffic at saturation against a fresh gunicorn on loopback (`app/gunicorn_conf.py`,
 `wsgi:app`, a temporary cache): keep-alive clients submit new and repeated short jobs, poll
@@ -9,7 +9,9 @@ gunicorn worker sampled over the run (growth after warm-up must stay under 10 %)
 Expected answers: 2xx (and 503 *with* Retry-After: back-pressure at saturation). Anything
 else, a 503 without Retry-After, or a broken connection is an unexpected error; the exit
 status is 1 only then. Environment: RESONANT_LOAD_SECONDS, RESONANT_LOAD_CLIENTS,
-WEB_CONCURRENCY (workers), RESONANT_POOL_SIZE, RESONANT_THREADS.
+WEB_CONCURRENCY (workers), RESONANT_POOL_SIZE, RESONANT_THREADS. `--hosts N` starts a
+redis-server and N gunicorns on it (RESONANT_REDIS_URL), the clients split among them, the RSS
+of the first host sampled; `--redis` uses the Redis job store with one host.
 """
 from __future__ import annotations
 
@@ -263,44 +265,64 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=int(os.environ.get("RESONANT_LOAD_CLIENTS", "16")))
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
     parser.add_argument("--out", type=Path, default=None, help="also write the report to this file")
+    parser.add_argument("--hosts", type=int, default=1,
+                        help="gunicorn instances sharing one redis-server (clients split among them)")
+    parser.add_argument("--redis", action="store_true", help="the Redis job store also with one host")
     args = parser.parse_args(argv)
 
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="resonant-load-") as tmp:
-        env = {**os.environ, "RESONANT_BIND": f"127.0.0.1:{port}", "RESONANT_CACHE_DIR": f"{tmp}/cache",
-               "WEB_CONCURRENCY": str(args.workers), "RESONANT_LOG_LEVEL": "warning"}
-        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        settings = (f"gunicorn {args.workers} workers × {env.get('RESONANT_THREADS', '8')} threads, "
-                    f"pool {env.get('RESONANT_POOL_SIZE', str(os.cpu_count()))}/worker, "
-                    f"{args.clients} keep-alive clients, {os.cpu_count()} CPUs")
-        argv_ = [str(Path(sys.executable).with_name("gunicorn")), "--config", "app/gunicorn_conf.py", "wsgi:app"]
-        log = Path(tmp) / "gunicorn.log"
-        with spawned(argv_, log=log, env=env, cwd=ROOT) as proc:
+    with tempfile.TemporaryDirectory(prefix="resonant-load-") as tmp, contextlib.ExitStack() as stack:
+        redis_url = ""
+        if args.hosts > 1 or args.redis:
+            redis_port = free_port()
+            redis_proc = stack.enter_context(spawned(
+                ["redis-server", "--port", str(redis_port), "--save", "", "--appendonly", "no",
+                 "--bind", "127.0.0.1"], log=Path(tmp) / "redis.log"))
+            time.sleep(0.3)
+            if redis_proc.poll() is not None:
+                print("redis-server did not start", file=sys.stderr)
+                return 1
+            redis_url = f"redis://127.0.0.1:{redis_port}/0"
+        ports, procs = [], []
+        for host in range(args.hosts):
+            port = free_port()
+            env = {**os.environ, "RESONANT_BIND": f"127.0.0.1:{port}", "RESONANT_CACHE_DIR": f"{tmp}/cache{host}",
+                   "WEB_CONCURRENCY": str(args.workers), "RESONANT_LOG_LEVEL": "warning",
+                   "RESONANT_REDIS_URL": redis_url}
+            env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+            argv_ = [str(Path(sys.executable).with_name("gunicorn")), "--config", "app/gunicorn_conf.py", "wsgi:app"]
+            log = Path(tmp) / f"gunicorn{host}.log"
+            proc = stack.enter_context(spawned(argv_, log=log, env=env, cwd=ROOT))
             try:
                 wait_http(port, f"{API}/healthz", proc)
             except RuntimeError as exc:
                 print(f"gunicorn did not start: {exc}\n{log_tail(log)}", file=sys.stderr)
                 return 1
-            stats = Stats()
-            shared = {"lock": threading.Lock(), "jobs": {}, "counter": itertools.count(),
-                      "presets": list(PRESET_IDS)}
-            with contextlib.suppress(OSError, ValueError, KeyError):
-                listed = request(port, "GET", f"{API}/presets", timeout=30)
-                shared["presets"] = [p["id"] for p in json.loads(listed.body)["presets"]]
-            sampler = RssSampler(proc.pid, stats)
-            sampler.start()
-            started = time.monotonic()
-            deadline = started + args.seconds
-            clients = [Client(port, stats, shared, deadline, seed) for seed in range(args.clients)]
-            for client in clients:
-                client.start()
-            for client in clients:
-                client.join()
-            elapsed = time.monotonic() - started
-            sampler.stop.set()
-            sampler.join()
-            rss_rows, rss_ok = rss_report(sampler.samples, stats.total)
-            text = report(stats, elapsed, rss_rows, rss_ok, settings)
+            ports.append(port)
+            procs.append(proc)
+        settings = (f"{args.hosts} host(s) ({'redis' if redis_url else 'filesystem'} job store), gunicorn "
+                    f"{args.workers} workers × {os.environ.get('RESONANT_THREADS', '8')} threads each, "
+                    f"pool {os.environ.get('RESONANT_POOL_SIZE', str(os.cpu_count()))}/worker, "
+                    f"{args.clients} keep-alive clients, {os.cpu_count()} CPUs")
+        stats = Stats()
+        shared = {"lock": threading.Lock(), "jobs": {}, "counter": itertools.count(),
+                  "presets": list(PRESET_IDS)}
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            listed = request(ports[0], "GET", f"{API}/presets", timeout=30)
+            shared["presets"] = [p["id"] for p in json.loads(listed.body)["presets"]]
+        sampler = RssSampler(procs[0].pid, stats)
+        sampler.start()
+        started = time.monotonic()
+        deadline = started + args.seconds
+        clients = [Client(ports[seed % len(ports)], stats, shared, deadline, seed) for seed in range(args.clients)]
+        for client in clients:
+            client.start()
+        for client in clients:
+            client.join()
+        elapsed = time.monotonic() - started
+        sampler.stop.set()
+        sampler.join()
+        rss_rows, rss_ok = rss_report(sampler.samples, stats.total)
+        text = report(stats, elapsed, rss_rows, rss_ok, settings)
     print(text)
     if args.out:
         args.out.write_text(text + "\n")

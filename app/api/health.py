@@ -5,6 +5,7 @@ from typing import Any
 
 from app.api import ApiBlueprint
 from app.schemas import HealthSchema
+from app.service import job_service
 from engine.spec import ENGINE_VERSION
 
 blp = ApiBlueprint("health", __name__, url_prefix="/api/v1", description="Service health")
@@ -13,5 +14,5 @@ blp = ApiBlueprint("health", __name__, url_prefix="/api/v1", description="Servic
 @blp.route("/healthz", methods=["GET"])
 @blp.response(200, HealthSchema)
 def healthz() -> dict[str, Any]:
-    """The service is up."""
-    return {"status": "ok", "engine_version": ENGINE_VERSION}
+    """The service is up; which job store it uses and (Redis) whether that answers."""
+    return {"status": "ok", "engine_version": ENGINE_VERSION, **job_service.health()}

@@ -8,7 +8,7 @@ from flask import Response
 from app.api import BINARY, ApiBlueprint
 from app.api.files import send_download
 from app.schemas import GenerateSchema, JobSchema
-from app.service import COMPLETE, jobs
+from app.service import COMPLETE, job_service
 
 blp = ApiBlueprint("jobs", __name__, url_prefix="/api/v1", description="Generation jobs")
 
@@ -27,7 +27,7 @@ LOCATION = {"Location": {"description": "URL of the job", "schema": {"type": "st
 @blp.errors(400, 413, 422, 503)
 def generate(body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Submit a generation job; the same request always yields the same job."""
-    job = jobs.submit(jobs.resolve(body))
+    job = job_service.submit(job_service.resolve(body))
     status = 200 if job.status == COMPLETE else 202
     return job.to_dict(), status, {"Location": f"/api/v1/jobs/{job.spec.id}"}
 
@@ -41,7 +41,7 @@ def get_job(job_id: str) -> Response:
     # (the contract tests check every answer against the OpenAPI document), so it is sent as it
     # is rather than dumped through marshmallow a second time, and a complete job's body is
     # encoded once per process.
-    return Response(jobs.job_json(jobs.get(job_id)), mimetype="application/json")
+    return Response(job_service.job_json(job_service.get(job_id)), mimetype="application/json")
 
 
 @blp.route("/jobs/<job_id:job_id>/download", methods=["GET"])
@@ -55,4 +55,4 @@ def get_job(job_id: str) -> Response:
 @blp.errors(404, 409, 416)
 def download(job_id: str) -> Response:
     """Download the finished file: audio/wav, audio/mpeg or audio/midi."""
-    return send_download(jobs.open_download(job_id))
+    return send_download(job_service.open_download(job_id))

@@ -8,7 +8,7 @@ from flask import Response
 from app.api import BINARY, ApiBlueprint
 from app.api.files import send_download
 from app.schemas import GenerateSchema
-from app.service import jobs
+from app.service import job_service
 
 blp = ApiBlueprint("preview", __name__, url_prefix="/api/v1", description="Synchronous previews")
 
@@ -21,4 +21,4 @@ blp = ApiBlueprint("preview", __name__, url_prefix="/api/v1", description="Synch
 @blp.errors(400, 413, 422, 503)
 def preview(body: dict[str, Any]) -> Response:
     """Render a 5-second preview (duration_seconds is ignored) and return the file itself."""
-    return send_download(jobs.preview(jobs.resolve(body)), conditional=False)
+    return send_download(job_service.preview(job_service.resolve(body)), conditional=False)

@@ -26,15 +26,16 @@ class BufferedClient(FlaskClient):
 
 
 @pytest.fixture
-def make_app(tmp_path) -> Iterator[Callable[..., Flask]]:
+def make_app(tmp_path, renders) -> Iterator[Callable[..., Flask]]:
     """Build an app on a fresh cache directory; keyword arguments override settings.
 
-    At teardown every app's render pool is stopped and its running renders awaited, so no
-    render of one test can start (and be counted by the next test's RenderSpy) later.
+    The app renders through this test's `renders` spy (injected, not patched); `render=` or
+    `job_store=` replace it or the configured store. At teardown every app's recovery and
+    render pool are stopped and its running renders awaited.
     """
     made: list[Flask] = []
 
-    def make(**settings: Any) -> Flask:
+    def make(*, render: Callable[..., bytes] | None = None, job_store: Any = None, **settings: Any) -> Flask:
         config = {
             "TESTING": True,
             "RESONANT_CACHE_DIR": str(tmp_path / "cache"),
@@ -43,32 +44,30 @@ def make_app(tmp_path) -> Iterator[Callable[..., Flask]]:
             "RESONANT_PREVIEW_TIMEOUT": 60,
             **settings,
         }
-        app = create_app(config)
+        app = create_app(config, render=render or renders, job_store=job_store)
         app.test_client_class = BufferedClient
         made.append(app)
         return app
 
     yield make
-    import engine.render
-
-    if isinstance(engine.render.render, RenderSpy):
-        engine.render.render.gate.set()  # a render held by the test must not hold the teardown
+    renders.gate.set()  # a render held by the test must not hold the teardown
     for app in made:
-        app.extensions["resonant"].runner.shutdown(wait=True, cancel_queued=True)
+        app.extensions["resonant"].shutdown()
 
 
 @pytest.fixture
-def app(make_app) -> Flask:
+def flask_app(make_app) -> Flask:
+    """The Flask application object (`app` is the package)."""
     return make_app()
 
 
 @pytest.fixture
-def client(app) -> FlaskClient:
-    return app.test_client()
+def client(flask_app) -> FlaskClient:
+    return flask_app.test_client()
 
 
 class RenderSpy:
-    """Wraps engine.render.render: counts calls; can block renders until released."""
+    """Wraps a renderer (the engine's): counts calls; can block renders until released."""
 
     def __init__(self, real: Callable[..., bytes]):
         self.real = real
@@ -92,12 +91,12 @@ class RenderSpy:
 
 
 @pytest.fixture
-def renders(monkeypatch) -> Iterator[RenderSpy]:
-    """The real engine renderer, wrapped to count (and optionally hold) renders."""
-    import engine.render
+def renders() -> Iterator[RenderSpy]:
+    """The real engine renderer, wrapped to count (and optionally hold) renders; every app of
+    the test renders through it."""
+    from app.runner import engine_render
 
-    spy = RenderSpy(engine.render.render)
-    monkeypatch.setattr(engine.render, "render", spy)
+    spy = RenderSpy(engine_render)
     yield spy
     spy.gate.set()
 

@@ -195,3 +195,14 @@ def test_500_is_json_without_stack_trace(tmp_path, monkeypatch):
     monkeypatch.setattr(service.JobService, "resolve", boom)
     response = app.test_client().post(f"{API}/generate", json={"prompt": "calm"})
     assert assert_json_error(response, 500) == "Internal server error"
+
+
+@pytest.mark.parametrize("path", ["/generate", "/preview"])
+def test_engine_422_has_the_schema_422_shape(client, path):
+    """A range only the engine knows (k up to n/2) answers like a schema error: detail + errors."""
+    engine_422 = client.post(API + path, json={"params": {"n": 12, "k": 7}})
+    schema_422 = client.post(API + path, json={"params": {"n": 12, "k": "x"}})
+    assert engine_422.status_code == schema_422.status_code == 422
+    assert set(engine_422.json) == set(schema_422.json) == {"detail", "errors"}
+    assert engine_422.json["errors"] == {"params.k": ["must be an integer from 1 to n/2 = 6"]}
+    assert isinstance(schema_422.json["errors"], dict) and schema_422.json["errors"]

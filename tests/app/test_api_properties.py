@@ -32,10 +32,7 @@ def fake_render(spec, **kwargs) -> bytes:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=bodies, path=st.sampled_from(["/generate", "/preview"]))
-def test_any_json_body_gets_a_documented_answer(tmp_path, monkeypatch, body, path):
-    import engine.render
-
-    monkeypatch.setattr(engine.render, "render", fake_render)
+def test_any_json_body_gets_a_documented_answer(tmp_path, body, path):
     app = _app(tmp_path)
     raw = json.dumps(body, allow_nan=True)
     response = app.test_client().post(API + path, data=raw, headers={"Content-Type": "application/json"})
@@ -51,6 +48,9 @@ _APPS: dict = {}
 def _app(tmp_path):
     key = str(tmp_path)
     if key not in _APPS:
+        for old in _APPS.values():
+            old.extensions["resonant"].shutdown()
         _APPS.clear()
-        _APPS[key] = create_app({"TESTING": True, "RESONANT_CACHE_DIR": str(tmp_path / "cache")})
+        _APPS[key] = create_app({"TESTING": True, "RESONANT_CACHE_DIR": str(tmp_path / "cache")},
+                                render=fake_render)
     return _APPS[key]

@@ -127,10 +127,10 @@ def session(browser, server) -> Iterator[Session]:
 
 def resolved_body(app, body: dict) -> dict:
     """What the service resolves a request to (the job body without status)."""
-    from app.service import Job, jobs
+    from app.service import Job, job_service
 
     with app.test_request_context():
-        return Job(jobs.resolve(body), "pending").to_dict()
+        return Job(job_service.resolve(body), "pending").to_dict()
 
 
 def curl_json(text: str, endpoint: str) -> dict:

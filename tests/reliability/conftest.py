@@ -1,2 +1,7 @@
 """Fixtures of the reliability tests (defined in reliability_harness, shared with every module)."""
-from reliability_harness import module_app, shared_gunicorn, start_gunicorn  # noqa: F401
+from reliability_harness import (  # noqa: F401
+    module_app,
+    redis_server,
+    shared_gunicorn,
+    start_gunicorn,
+)

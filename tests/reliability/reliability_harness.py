@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import pathlib
+import shutil
 import signal
 import socket
 import subprocess
@@ -246,7 +247,7 @@ def module_app(tmp_path_factory):
                       "RESONANT_POOL_SIZE": 2, "RESONANT_QUEUE_LIMIT": 64})
     app.test_client_class = BufferedClient
     yield app
-    app.extensions["resonant"].runner.shutdown(wait=True)
+    app.extensions["resonant"].shutdown()
 
 
 def needs(reason: str) -> None:
@@ -258,3 +259,69 @@ def needs(reason: str) -> None:
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(f"missing prerequisite in CI: {reason}")
     pytest.skip(reason)
+
+
+class RedisServer:
+    """`redis-server` on a free loopback port, no persistence; stopped (SIGCONT first) in stop()."""
+
+    def __init__(self, workdir: pathlib.Path):
+        binary = shutil.which("redis-server")
+        if binary is None:
+            needs("redis-server (apt-get install redis-server)")
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.binary = str(binary)
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.log_path = workdir / "redis.log"
+        self.proc: subprocess.Popen | None = None
+        self.start()
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [self.binary, "--port", str(self.port), "--save", "", "--appendonly", "no",
+                 "--bind", "127.0.0.1"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_for(self.ping, timeout=10, what="redis-server to answer")
+
+    def ping(self) -> bool:
+        try:
+            return self.command("PING") == "+PONG"
+        except OSError:
+            return False
+
+    def command(self, *args: str) -> str:
+        """One command over a fresh connection (RESP): a status/integer line ("+OK", ":1"), or
+        a bulk string's value ("" for nil)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as sock:
+            payload = f"*{len(args)}\r\n" + "".join(f"${len(a.encode())}\r\n{a}\r\n" for a in args)
+            sock.sendall(payload.encode())
+            reply = sock.makefile("rb")
+            line = reply.readline().decode().rstrip("\r\n")
+            if line.startswith("$"):
+                return "" if line == "$-1" else reply.readline().decode().rstrip("\r\n")
+            return line
+
+    def signal(self, sig: int) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, sig)
+
+    def kill(self) -> None:
+        """SIGKILL (all data is lost: no persistence)."""
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.proc.pid, signal.SIGCONT)
+                os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        self.kill()
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
+    """One redis-server for a module (skipped without redis-server, failed under CI=true)."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    try:
+        yield server
+    finally:
+        server.stop()

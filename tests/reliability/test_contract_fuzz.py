@@ -215,6 +215,10 @@ def reach_every_status(server: Gunicorn, busy: Gunicorn) -> dict[str, set[int]]:
     get(style, f"{API}/styles/jazz")
     get(style, f"{API}/styles/no-such-style")
     get(health, f"{API}/healthz")
+    styles, style = f"GET {API}/styles", f"GET {API}/styles/{{style_id}}"
+    get(styles, f"{API}/styles")
+    get(style, f"{API}/styles/jazz")
+    get(style, f"{API}/styles/no-such-style")
     busy.wait_job(queued.json["job_id"], timeout=180)  # the refused work was never half-taken
     return got
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import http.client
 import json
 import os
 import pathlib
@@ -59,7 +60,8 @@ class Poller(threading.Thread):
     def run(self) -> None:
         while not self.stop.is_set():
             for job_id in self.job_ids:
-                with contextlib.suppress(OSError):  # a connection refused mid-restart is not an answer
+                # a connection refused mid-restart, or cut by a SIGKILL mid-response, is not an answer
+                with contextlib.suppress(OSError, http.client.HTTPException):
                     self.codes.append(self.server.request("GET", f"{API}/jobs/{job_id}", timeout=30).status)
 
     def finish(self) -> list[int]:
