@@ -71,7 +71,7 @@ def _tracks(score: Score, frames: int, sr: int, tones: ToneCache | None) -> list
     bank = NoteBank(sr=sr, tones=tones)
     tracks = []
     for part in score.parts:
-        kit = DrumKit(seed=score.seed, sr=sr, kit=part.program) if part.is_drum else None
+        kit = DrumKit(sr=sr, kit=part.program) if part.is_drum else None
         starts, lengths, gains, hits, notes = [], [], [], [], []
         for note in part.notes:
             start = round(note.start * sr)
