@@ -162,12 +162,20 @@ class FileJobStore(JobStore):
     def _pending_path(self, job_id: str) -> str:
         return self.disk.path("pending", job_id)
 
+    def _mark_pending(self, job_id: str) -> None:
+        """An empty marker file, not fsynced: it is only a hint for recovery, and `republish`
+        rebuilds lost markers from the specs (which are written durably) at each start."""
+        path = self._pending_path(job_id)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "ab"):
+            pass
+
     def save_spec(self, spec: RenderSpec) -> None:
         try:
             fresh = not os.path.exists(self.disk.spec_path(spec.id))
             self.disk.save_spec(spec)
             if fresh or (self.done(spec.id) is None and not os.path.exists(self._pending_path(spec.id))):
-                self.disk.write(self._pending_path(spec.id), b"")
+                self._mark_pending(spec.id)
         except OSError as exc:
             raise StoreUnavailable(f"Cache unavailable: {exc.strerror or exc}") from None
 
@@ -212,7 +220,7 @@ class FileJobStore(JobStore):
             if self.done(job_id) is None and self.failure(job_id) is None:
                 with contextlib.suppress(OSError):
                     if not os.path.exists(self._pending_path(job_id)):
-                        self.disk.write(self._pending_path(job_id), b"")
+                        self._mark_pending(job_id)
 
     def _publish_done(self, job_id: str, done: Done) -> Done:
         path = self._done_path(job_id)
