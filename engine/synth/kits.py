@@ -117,6 +117,8 @@ def recipe(family: str, key: int, sr: int) -> tuple[np.ndarray, np.ndarray, floa
             env, tonal, lo, hi = _snare(180.0, 0.06, 0.9, 0.09, (1800.0, 9000.0), sr)
         elif family == "jazz":
             env, tonal, lo, hi = _snare(240.0, 0.05, 0.8, 0.11, (2000.0, 9000.0), sr)
+        elif family == "orchestra":  # a crisp field snare: marches roll on it
+            env, tonal, lo, hi = _snare(220.0, 0.05, 0.9, 0.07, (1800.0, 8000.0), sr)
         else:  # acoustic, power, 909, orchestra: wires ring longer
             env, tonal, lo, hi = _snare(190.0 if heavy else 200.0, 0.07, 1.2 if heavy else 1.0,
                                         0.17 if heavy else 0.14, (1500.0, 9500.0), sr)
