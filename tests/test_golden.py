@@ -31,8 +31,8 @@ GOLDEN = {
     "2": {
         "api-example": {"score": "e675d21f4dceac11", "wav": "e34fb0a5364c2054", "mp3": "d21ffee1db2add1e",
                        "midi": "4a05fc7145cfbbe1"},
-        "extreme": {"score": "3011ecd436fb9e07", "wav": "46ed4a2d5b9b47cb", "mp3": "47023a1b21177f41",
-                   "midi": "906e56a52a076d8e"},
+        "extreme": {"score": "0c13ec04c83643ca", "wav": "72d97b620f8ea89d", "mp3": "dc10fd0d5a478cf4",
+                   "midi": "d0dae72912ce9fcd"},
         "free-minor": {"score": "527b6e14f088aef8", "wav": "2c0b15b93276b3b7", "mp3": "6bbe8414f89f9cfd",
                       "midi": "621fc252bad794cd"},
         "lofi-vinyl": {"score": "16d9004e3824be84", "wav": "653e042b6375aac4", "mp3": "03237e02866df3d6",
