@@ -168,6 +168,12 @@ class GenerateSchema(ma.Schema):
     variation = StrictInteger(0, VARIATION_MAX, metadata={
         "description": "Another take of the same request: melody, fills and voicings differ, style, key, "
                        "tempo and geometry hold (default 0; the same variation is always the same bytes)"})
+    loop = StrictBoolean(metadata={
+        "description": "A seamless loop: the length is rounded to whole bars at the tempo (nearest, at least "
+                       "one, at most 300 s; the job's duration_seconds reports it), with no intro, fade or "
+                       "final cadence, the last bar leading into the first and the end's reverb and release "
+                       "tails folded onto the start (default false). WAV is sample-exact; MP3 adds the "
+                       "encoder's delay and padding (see README)"})
 
 
 class ParamsOutSchema(ma.Schema):
@@ -194,6 +200,8 @@ class JobSchema(ma.Schema):
         'The key the piece is in, e.g. "D minor": the request\'s, else psi\'s tonic with xi\'s sign; '
         "params.psi is the phase that names its tonic")})
     variation = fields.Integer(required=True, metadata={"description": "Which take (0 the first)"})
+    loop = fields.Boolean(required=True, metadata={
+        "description": "A seamless loop of whole bars (duration_seconds is its real length)"})
     params = fields.Nested(ParamsOutSchema, required=True)
     tempo = fields.Float(required=True)
     duration_seconds = fields.Float(required=True)

@@ -56,6 +56,7 @@ class Job:
             "style": self.spec.style_id,
             "key": self.spec.musical_key.name,
             "variation": self.spec.variation,
+            "loop": self.spec.loop,
             "params": self.spec.params,
             "tempo": self.spec.tempo,
             "duration_seconds": self.spec.duration_seconds,
@@ -160,6 +161,7 @@ class JobService:
             style=body.get("style"),
             key=body.get("key"),
             variation=body.get("variation"),
+            loop=body.get("loop"),
         )
 
     # -- jobs ---------------------------------------------------------------------------

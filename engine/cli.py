@@ -1,6 +1,6 @@
 """Command line: render offline and list presets and styles.
 
-    python -m engine render [--preset ID] [--prompt TEXT] [--style ID] [--key KEY] [--variation V] [--n N] [--k K] [--omega W]
+    python -m engine render [--preset ID] [--prompt TEXT] [--style ID] [--key KEY] [--variation V] [--loop] [--n N] [--k K] [--omega W]
         [--xi X] [--psi P] [--lock-psi-tau | --no-lock-psi-tau] [--tempo BPM] [--duration SECONDS]
         [--format wav|mp3|midi] --output PATH
     python -m engine presets [--json]
@@ -49,6 +49,8 @@ def _build_parser() -> argparse.ArgumentParser:
                       "preset's, else chosen from the geometry")
     rend.add_argument("--key", help='key by name, e.g. "D minor", "F#", "C# dorian" (overrides psi and xi\'s sign)')
     rend.add_argument("--variation", type=int, help="another take of the same request (0..2**31-1, default 0)")
+    rend.add_argument("--loop", action="store_true", default=None,
+                      help="a seamless loop: whole bars, no intro, fade or final cadence")
     rend.add_argument("--n", type=int, help="complexity: points on the circle (2..2000)")
     rend.add_argument("--k", type=int, help="texture: step (1..n/2)")
     rend.add_argument("--omega", type=float, help="movement: rotation speed (-10..10)")
@@ -105,6 +107,7 @@ def _render(args: argparse.Namespace, catalog) -> int:
         style=args.style,
         key=args.key,
         variation=args.variation,
+        loop=args.loop,
     )
     bar = _progress_bar(spec.duration_seconds)
 
@@ -119,7 +122,7 @@ def _render(args: argparse.Namespace, catalog) -> int:
             bar.close()
     _write_atomically(args.output, data)
     resolved = {"job_id": spec.id, "preset": spec.preset, "style": spec.style_id, "key": spec.musical_key.name,
-                "variation": spec.variation, "params": spec.params, "tempo": spec.tempo,
+                "variation": spec.variation, "loop": spec.loop, "params": spec.params, "tempo": spec.tempo,
                 "duration_seconds": spec.duration_seconds, "format": spec.format,
                 "output": str(args.output), "bytes": len(data)}
     print(json.dumps(resolved, sort_keys=True))

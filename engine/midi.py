@@ -4,7 +4,8 @@ One track per Part (named after the part, with its General MIDI program; the dru
 channel 10 with its kit as the program), plus the tempo track pretty_midi writes first, with a
 time-signature event for the Score's meter and a key-signature event for its key. Gliding notes (Note.glide) carry pitch bend: the
 part's bend range is set to BEND_RANGE semitones (RPN 0) and each glide bends from its offset
-back to 0 over GLIDE_SECONDS. The tempo meta event is the Score's
+back to 0 over GLIDE_SECONDS. A loop carries "loopStart" and "loopEnd" markers at its first
+and last tick. The tempo meta event is the Score's
 tempo (as exactly as microseconds per beat allow). Times are quantised to RESOLUTION ticks per
 beat, so onsets on a 16th-note grid land exactly on ticks. No timestamps: the same Score
 always gives the same bytes.
@@ -42,7 +43,8 @@ def score_to_midi_bytes(score: Score) -> bytes:
         pm.instruments.append(inst)
     buf = io.BytesIO()
     pm.write(buf)
-    return _exact_tempo(buf.getvalue(), score.tempo)
+    data = _exact_tempo(buf.getvalue(), score.tempo)
+    return _loop_markers(data, score) if score.loop else data
 
 
 def _glides(inst: pretty_midi.Instrument, part: Part) -> None:
@@ -58,6 +60,33 @@ def _glides(inst: pretty_midi.Instrument, part: Part) -> None:
             left = note.glide * (1.0 - i / GLIDE_STEPS)
             value = max(-8192, min(8191, round(left / BEND_RANGE * 8191)))
             inst.pitch_bends.append(pretty_midi.PitchBend(value, float(note.start + span * i / GLIDE_STEPS)))
+
+
+def _loop_markers(data: bytes, score: Score) -> bytes:
+    """Mark a loop: markers "loopStart" at tick 0 and "loopEnd" at its last tick (whole bars),
+    where the tempo track also ends, so a sequencer's loop and the file's length are the loop's.
+    Events that seconds-to-ticks rounding put past the end are moved onto it."""
+    mid = mido.MidiFile(file=io.BytesIO(data))
+    end = round(score.duration * score.tempo / 60.0 * RESOLUTION)
+    for i, track in enumerate(mid.tracks):
+        events, t = [], 0
+        for msg in track:  # absolute ticks
+            t += msg.time
+            if msg.type != "end_of_track":
+                events.append((min(t, end), msg))
+        if i == 0:
+            events += [(0, mido.MetaMessage("marker", text="loopStart")),
+                       (end, mido.MetaMessage("marker", text="loopEnd"))]
+        events.sort(key=lambda e: e[0])  # stable: what shares a tick keeps its order
+        track.clear()
+        last = 0
+        for at, msg in events:
+            track.append(msg.copy(time=at - last))
+            last = at
+        track.append(mido.MetaMessage("end_of_track", time=end - last if i == 0 else 0))
+    out = io.BytesIO()
+    mid.save(file=out)
+    return out.getvalue()
 
 
 def _exact_tempo(data: bytes, tempo: float) -> bytes:

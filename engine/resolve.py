@@ -45,6 +45,7 @@ def resolve_request(
     style: str | None = None,
     key: str | None = None,
     variation: int | None = None,
+    loop: bool | None = None,
 ) -> RenderSpec:
     """Resolve a request to a validated, canonical RenderSpec.
 
@@ -52,7 +53,8 @@ def resolve_request(
     tempo: BPM or None; duration_seconds: seconds or None (30); format: wav|mp3|midi or None;
     style: a style id, overriding the preset's (None: the preset's, else the geometry's);
     key: a key name ("D minor"): sets the tonic (psi becomes the phase that names it) and the
-    mode (xi's sign follows it); variation: another take, 0 the first.
+    mode (xi's sign follows it); variation: another take, 0 the first; loop: a seamless loop of
+    whole bars (None: False).
     Raises MissingInputError, ParameterError (names the field and range) or UnknownPresetError.
     """
     if prompt is None and params is None and preset is None:
@@ -89,5 +91,6 @@ def resolve_request(
         preset=matched,
         key=key,
         variation=variation if variation is not None else 0,
+        loop=loop if loop is not None else False,
         style=style if style is not None else implied_style,
     )

@@ -94,6 +94,8 @@ class Score:
     style: id of the style the piece was composed in ("" for none).
     effects: bus effects for the audio renderer.
     key: the key's name ("D minor", engine.keys), written to the MIDI as a key signature.
+    loop: the piece repeats seamlessly: the audio renderer folds the sound ringing past the end
+          onto the start and fades neither end; the MIDI marks the loop's start and end.
     """
 
     tempo: float
@@ -105,6 +107,7 @@ class Score:
     style: str = ""
     effects: Effects = Effects()
     key: str = ""
+    loop: bool = False
 
     def all_notes(self) -> list[Note]:
         """Every pitched (non-drum) note, sorted by start time."""

@@ -48,11 +48,21 @@ GEOMETRY_FIELDS = ("n", "k", "omega", "xi", "psi", "lock_psi_tau")
 
 #: Optional fields added after 1.0 and their defaults: left out of to_dict (and so of the id and
 #: the seed) while at their default, so a request that does not use them keeps its id.
-_OPTIONAL_FIELDS = {"style": None, "key": None, "variation": 0}
+_OPTIONAL_FIELDS = {"style": None, "key": None, "variation": 0, "loop": False}
 VARIATION_MAX = 2**31 - 1
 
 #: Decimal places kept for each float field; values are rounded to these on construction.
 _FLOAT_PLACES = {"omega": 6, "xi": 6, "psi": 6, "tempo": 3, "duration_seconds": 3}
+
+
+def loop_bars(duration: float, bar: float) -> int:
+    """Whole bars of a loop asked to last `duration` seconds, with bars of `bar` seconds: the
+    nearest whole number (halves round up), at least one bar, and at most what fits in the
+    duration limit (300 s)."""
+    bars = max(1, math.floor(duration / bar + 0.5))
+    while bars > 1 and bars * bar > DURATION_RANGE[1] + 5e-4:
+        bars -= 1
+    return bars
 
 
 def default_k(n: int) -> int:
@@ -128,6 +138,9 @@ class RenderSpec:
     key: a named key ("D minor", "C# dorian"), stored in its canonical spelling; it sets the
         tonic and the mode (engine.keys). None: psi's tonic and xi's sign. Left out when None.
     variation: another take of the same request, 0..2**31-1 (0: the first). Left out when 0.
+    loop: a seamless loop (no intro, fade or final cadence; the end's tails folded onto the
+        start). duration_seconds is rounded to whole bars on construction (`loop_bars`), so two
+        requests that round alike are one job. Left out when False.
     """
 
     n: int
@@ -145,6 +158,7 @@ class RenderSpec:
     style: str | None = None
     key: str | None = None
     variation: int = 0
+    loop: bool = False
 
     def __post_init__(self) -> None:
         geometry = validate_geometry({f: getattr(self, f) for f in GEOMETRY_FIELDS}, prefix="params.")
@@ -158,6 +172,8 @@ class RenderSpec:
             object.__setattr__(self, "key", parse_key(self.key).name)
         variation = _check_number("variation", self.variation, 0, VARIATION_MAX, integer=True)
         object.__setattr__(self, "variation", int(variation))
+        if not isinstance(self.loop, bool):
+            raise ParameterError("loop", "true or false")
         if self.sample_rate != SAMPLE_RATE:
             raise ParameterError("sample_rate", str(SAMPLE_RATE))
         values = {**geometry, "tempo": float(tempo), "duration_seconds": float(duration)}
@@ -165,6 +181,10 @@ class RenderSpec:
             values[name] = round(float(values[name]), places) + 0.0  # + 0.0 folds -0.0 into 0.0
         for name, value in values.items():
             object.__setattr__(self, name, value)
+        if self.loop:
+            bars = loop_bars(self.duration_seconds, self.bar_seconds)
+            object.__setattr__(self, "duration_seconds",
+                               round(bars * self.bar_seconds, _FLOAT_PLACES["duration_seconds"]) + 0.0)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RenderSpec:
@@ -213,9 +233,23 @@ class RenderSpec:
         return int.from_bytes(digest[:8], "big")
 
     @property
+    def bar_seconds(self) -> float:
+        """Seconds per bar of the style's meter at the tempo (a quarter note is 60 / tempo s)."""
+        beats, unit = get_style(self.style_id).meter
+        return beats * 4.0 / unit * 60.0 / self.tempo
+
+    @property
+    def seconds(self) -> float:
+        """Exact length in seconds: duration_seconds, or for a loop its whole bars exactly
+        (duration_seconds is that, rounded to the millisecond)."""
+        if not self.loop:
+            return self.duration_seconds
+        return loop_bars(self.duration_seconds, self.bar_seconds) * self.bar_seconds
+
+    @property
     def frames(self) -> int:
-        """Exact length of the audio in sample frames: round(duration_seconds * sample_rate)."""
-        return round(self.duration_seconds * self.sample_rate)
+        """Exact length of the audio in sample frames: round(seconds * sample_rate)."""
+        return round(self.seconds * self.sample_rate)
 
     @property
     def tonic(self) -> int:

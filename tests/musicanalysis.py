@@ -211,3 +211,43 @@ def estimate_tempo(y: np.ndarray, sr: int, *, lo: float = 40.0, hi: float = 320.
 def tempo_matches(found: float, tempo: float, *, tol: float = 0.04) -> bool:
     """True if `found` BPM is `tempo`, twice it or half it, within a relative `tol`."""
     return any(abs(found - tempo * m) <= tol * tempo * m for m in (0.5, 1.0, 2.0))
+
+
+# -- seams: what a listener hears where a loop comes round ------------------------------------
+SEAM_WINDOW = 882  #: frames (20 ms, a cycle of 50 Hz) of each short-window level
+SEAM_HOP = 147  #: frames (3.3 ms) between level windows: every alignment of a step is seen
+
+
+def _levels(x: np.ndarray) -> np.ndarray:
+    """dB level of SEAM_WINDOW-frame windows starting every SEAM_HOP frames of mono x."""
+    power = np.concatenate([[0.0], np.cumsum(np.square(x, dtype=np.float64))])
+    starts = np.arange(0, len(x) - SEAM_WINDOW + 1, SEAM_HOP)
+    return 10.0 * np.log10((power[starts + SEAM_WINDOW] - power[starts]) / SEAM_WINDOW + 1e-10)
+
+
+def _flux(x: np.ndarray, sr: int) -> np.ndarray:
+    """Spectral flux (half-wave rectified magnitude rise) per 512-frame hop of mono x."""
+    mag = _stft_mag(x, sr, n_fft=2048, hop=512)
+    return np.sqrt(np.square(np.maximum(np.diff(mag, axis=0), 0.0)).sum(axis=1))
+
+
+def seam(y: np.ndarray, sr: int, *, margin: float = 1.0) -> dict[str, tuple[float, float, float]]:
+    """Measures of the join when audio y (frames, 2) is played twice, each as (at the join, the
+    least and the largest elsewhere: in the piece but `margin` seconds from either end): the
+    sample discontinuity (|second difference|), the 20 ms level (dB) of the windows holding the
+    join (the one furthest out of range) and the spectral flux."""
+    m = y.astype(np.float64).mean(axis=1)
+    n = len(m)
+    twice = np.concatenate([m, m])
+    inner = m[int(margin * sr): n - int(margin * sr)]
+    curve = np.abs(np.diff(twice, 2))  # curve[i] spans frames i .. i + 2
+    inner_curve = np.abs(np.diff(inner, 2))
+    out = {"discontinuity": (float(curve[n - 2:n].max()), float(inner_curve.min()), float(inner_curve.max()))}
+    levels, around = _levels(inner), _levels(twice[n - SEAM_WINDOW + 1: n + SEAM_WINDOW - 1])
+    low, high = float(levels.min()), float(levels.max())
+    at = float(around.min()) if low - around.min() > around.max() - high else float(around.max())
+    out["level"] = (at, low, high)
+    span = 4096  # flux frames whose window holds the join
+    flux = _flux(inner, sr)
+    out["flux"] = (float(_flux(twice[n - span: n + span], sr).max()), float(flux.min()), float(flux.max()))
+    return out

@@ -29,15 +29,15 @@ SPECS = {
 
 GOLDEN = {
     "2": {
-        "api-example": {"score": "e675d21f4dceac11", "wav": "e34fb0a5364c2054", "mp3": "d21ffee1db2add1e",
+        "api-example": {"score": "05a4b137a0e34443", "wav": "e34fb0a5364c2054", "mp3": "d21ffee1db2add1e",
                        "midi": "4a05fc7145cfbbe1"},
-        "extreme": {"score": "0c13ec04c83643ca", "wav": "72d97b620f8ea89d", "mp3": "dc10fd0d5a478cf4",
+        "extreme": {"score": "c8587c7b42e08782", "wav": "72d97b620f8ea89d", "mp3": "dc10fd0d5a478cf4",
                    "midi": "d0dae72912ce9fcd"},
-        "free-minor": {"score": "527b6e14f088aef8", "wav": "2c0b15b93276b3b7", "mp3": "6bbe8414f89f9cfd",
+        "free-minor": {"score": "baf5c26ffec3d533", "wav": "2c0b15b93276b3b7", "mp3": "6bbe8414f89f9cfd",
                       "midi": "621fc252bad794cd"},
-        "lofi-vinyl": {"score": "16d9004e3824be84", "wav": "653e042b6375aac4", "mp3": "03237e02866df3d6",
+        "lofi-vinyl": {"score": "21c1160e3ad4f243", "wav": "653e042b6375aac4", "mp3": "03237e02866df3d6",
                       "midi": "31292bc91e156736"},
-        "trap-808": {"score": "a26fff1f8c6e9965", "wav": "bc1356c8332ff612", "mp3": "2601a9668477181d",
+        "trap-808": {"score": "dcc05ba57cbf6f6c", "wav": "bc1356c8332ff612", "mp3": "2601a9668477181d",
                     "midi": "8e1a68dee84227c7"},
     },
 }

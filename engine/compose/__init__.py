@@ -15,6 +15,7 @@ geometry keeps its meanings inside it:
     variation  another take: other motifs and rhythms, voicings and fills, same idiom and meanings.
     lock_psi_tau  True: onsets on the style's grid, with its drum kit; False: free timing, no drums.
     tempo, duration_seconds  BPM and seconds; every note ends by the end of the piece.
+    loop       whole bars, no intro, outro or final cadence; the last bar leads into the first.
 
 Deterministic: all randomness comes from numpy.random.default_rng(spec.seed).
 """
@@ -74,8 +75,8 @@ def params_to_score(spec: RenderSpec) -> Score:
     mode = mode_for(spec.n, spec.k, spec.xi, key.mode if spec.key is not None else None)
     tonic = spec.tonic
     ext = extension_for(style.extension, spec.n)
-    form = make_form(style, tempo=spec.tempo, duration=spec.duration_seconds, omega=spec.omega,
-                     meter=style.meter)
+    form = make_form(style, tempo=spec.tempo, duration=spec.seconds, omega=spec.omega,
+                     meter=style.meter, loop=spec.loop)
     inst = style.instruments
     take = spec.variation
     drums = drum_notes(form, style, omega=spec.omega, variation=take) if locked and style.kit is not None else NoteList()
@@ -108,5 +109,6 @@ def params_to_score(spec: RenderSpec) -> Score:
         if part:
             parts.append(part)
     effects = Effects(**{k: float(v) for k, v in style.mix.items()})
-    return Score(tempo=spec.tempo, duration=spec.duration_seconds, tonic=tonic, seed=spec.seed,
-                 parts=tuple(parts), meter=style.meter, style=style.id, effects=effects, key=key.name)
+    return Score(tempo=spec.tempo, duration=spec.seconds, tonic=tonic, seed=spec.seed,
+                 parts=tuple(parts), meter=style.meter, style=style.id, effects=effects, key=key.name,
+                 loop=spec.loop)

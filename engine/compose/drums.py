@@ -38,7 +38,8 @@ def drum_notes(form: Form, style: Style, *, omega: float, variation: int = 0) ->
         if variation % 3 == 2 and idx == 0 and (b - sec.start // form.bar) % 4 == 3:
             idx = min(len(style.grooves) - 1, 1)
             lanes = dict(style.grooves[idx])
-        section_end = t0 + form.bar >= sec.end and sec.index < len(form.sections) - 1
+        # a fill ends each section but the last; a loop's last one too (its end leads to the start)
+        section_end = t0 + form.bar >= sec.end and (sec.index < len(form.sections) - 1 or form.loop)
         halfway = (sec.end - sec.start) // form.bar >= 8 and t0 + form.bar == (sec.start + sec.end) // 2
         section_end = section_end or (variation % 2 == 1 and halfway)
         if sec.name in ("intro", "outro") and len(form.sections) > 1:
@@ -47,9 +48,11 @@ def drum_notes(form: Form, style: Style, *, omega: float, variation: int = 0) ->
             lanes = {k: v for k, v in style.grooves[0].items() if k in INTRO_LANES}
         elif sec.name == "breakdown":
             lanes = {k: v for k, v in style.grooves[0].items() if k in BREAKDOWN_LANES}
-        if section_end and style.fill and b < last_bar:
+        if section_end and style.fill and (b < last_bar or (form.loop and form.n_bars >= 4)):
             lanes = {**{k: v for k, v in lanes.items() if k in ("kick", "hat", "ride", "pedal")}, **style.fill}
-        if sec.energy >= 0.85 and t0 == sec.start and "crash" not in lanes:
+        # a crash marks a new section; a one-section loop has none, so its join is not marked
+        new_section = t0 == sec.start and not (form.loop and len(form.sections) == 1)
+        if sec.energy >= 0.85 and new_section and "crash" not in lanes:
             out.add(t0, t0 + _LONG["crash"], LANES["crash"], accent=LANE_LEVEL["crash"])
         for lane, steps in lanes.items():
             if sec.energy < 0.7 and lane in THINNED_IN_VERSES and len(steps) >= 16:
@@ -61,8 +64,9 @@ def drum_notes(form: Form, style: Style, *, omega: float, variation: int = 0) ->
                 length = _LONG.get(lane, 6)
                 out.add(start, min(start + length, form.end_tick), LANES[lane],
                         accent=accent * LANE_LEVEL[lane] * (0.85 + 0.15 * sec.energy))
-    out.add(form.final_tick, min(form.final_tick + 24, form.end_tick), LANES["kick"], accent=1.0)
-    out.add(form.final_tick, min(form.final_tick + 96, form.end_tick), LANES["crash"], accent=0.9)
+    if form.cadence:
+        out.add(form.final_tick, min(form.final_tick + 24, form.end_tick), LANES["kick"], accent=1.0)
+        out.add(form.final_tick, min(form.final_tick + 96, form.end_tick), LANES["crash"], accent=0.9)
     return out
 
 

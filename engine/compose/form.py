@@ -8,6 +8,10 @@ characteristic one (drop, chorus, solo or verse), so a 5 s preview is never an i
 |omega| sets the harmonic rhythm (chords per bar: 1/2, 1, 2 or 4). Each section walks one of
 the style's progressions (verse and chorus take different ones); the chord before the final
 tonic is the cadential one, so every piece ends on a cadence to the tonic.
+
+A loop (`loop=True`) is whole bars with no intro, outro or final chord: its body sections
+cycle, the last chord is the one that leads back to the tonic chord the first bar opens with,
+and notes may last to the very end (the end flows into the start when the file repeats).
 """
 from __future__ import annotations
 
@@ -72,6 +76,12 @@ class Form:
     slot_ticks: int
     sections: tuple[Section, ...]
     slots: tuple[Slot, ...]
+    loop: bool = False
+
+    @property
+    def cadence(self) -> bool:
+        """Whether the piece ends on a final tonic chord from final_tick (not in a loop)."""
+        return self.end_tick > self.final_tick
 
     def section_at(self, tick: int) -> Section:
         """The section sounding at `tick` (the last one for ticks at or after the final chord)."""
@@ -125,22 +135,49 @@ def plan_sections(style: Style, n_bars: int, duration: float) -> list[tuple[str,
     return plan
 
 
+def plan_loop_sections(style: Style, n_bars: int, duration: float) -> list[tuple[str, int]]:
+    """(kind, bars) of each section of a loop: body sections only (no intro or outro)."""
+    body = [s for s in style.form if s not in ("intro", "outro")] or ["verse"]
+    if duration < MIN_FORM_SECONDS or n_bars < MIN_FORM_BARS:
+        return [(next(s for s in MAIN if s in body), n_bars)]
+    length = max(style.section_bars, 8)
+    while length > 2 and length * 2 > n_bars:
+        length //= 2
+    plan: list[tuple[str, int]] = []
+    left = n_bars
+    while left >= length:
+        plan.append((body[len(plan) % len(body)], length))
+        left -= length
+    if left:  # a remainder shorter than a section lengthens the last one
+        plan[-1] = (plan[-1][0], plan[-1][1] + left)
+    return plan
+
+
 def make_form(style: Style, *, tempo: float, duration: float, omega: float,
-              meter: tuple[int, int]) -> Form:
-    """Plan sections, bars and harmonic slots for `duration` seconds at `tempo` BPM."""
+              meter: tuple[int, int], loop: bool = False) -> Form:
+    """Plan sections, bars and harmonic slots for `duration` seconds at `tempo` BPM.
+
+    loop: `duration` is whole bars; no final cadence, notes may end at `duration`."""
     beat = 60.0 / tempo
     tick = beat / 24
     bar = bar_ticks(meter)
     pulse = pulse_ticks(meter)
     slot_ticks = int(bar / chords_per_bar(omega))
-    final_len = min(max(2.0 * beat, 1.0), 4.0, 0.6 * duration)
-    final_tick = max(0, int(np.floor((duration - final_len) / beat + 1e-9)) * 24)
-    end_seconds = duration - min(0.5, 0.08 * duration)
-    end_tick = max(final_tick + 1, int(np.ceil(end_seconds / tick)))
-    n_bars = max(1, -(-final_tick // bar))
+    if loop:
+        n_bars = max(1, round(duration / (bar * tick)))
+        final_tick = end_tick = n_bars * bar
+        end_seconds = duration
+        plan = plan_loop_sections(style, n_bars, duration)
+    else:
+        final_len = min(max(2.0 * beat, 1.0), 4.0, 0.6 * duration)
+        final_tick = max(0, int(np.floor((duration - final_len) / beat + 1e-9)) * 24)
+        end_seconds = duration - min(0.5, 0.08 * duration)
+        end_tick = max(final_tick + 1, int(np.ceil(end_seconds / tick)))
+        n_bars = max(1, -(-final_tick // bar))
+        plan = plan_sections(style, n_bars, duration)
     sections: list[Section] = []
     t = 0
-    for i, (name, bars) in enumerate(plan_sections(style, n_bars, duration)):
+    for i, (name, bars) in enumerate(plan):
         sections.append(Section(name, t, min(t + bars * bar, final_tick) if i else t + bars * bar,
                                 ENERGY[name], i))
         t += bars * bar
@@ -158,10 +195,11 @@ def make_form(style: Style, *, tempo: float, duration: float, omega: float,
         for j, s0 in enumerate(range(sec.start, sec.end, slot_ticks)):
             slots.append(Slot(s0, min(s0 + slot_ticks, sec.end, final_tick), prog[j % len(prog)], sec.index))
     slots = [s for s in slots if s.end > s.start]
-    if slots and slots[-1].degree == 0:
+    if slots and slots[-1].degree == 0 and (len(slots) > 1 or not loop):
         last = slots[-1]
-        slots[-1] = Slot(last.start, last.end, 4, last.section)  # V before the final I
-    slots.append(Slot(final_tick, end_tick, 0, sections[-1].index))
+        slots[-1] = Slot(last.start, last.end, 4, last.section)  # V before the final (or first) I
+    if not loop:
+        slots.append(Slot(final_tick, end_tick, 0, sections[-1].index))
     return Form(tick=tick, meter=meter, bar=bar, pulse=pulse, final_tick=final_tick, end_tick=end_tick,
                 end_seconds=end_seconds, phrase_ticks=style.melody.phrase_bars * bar, slot_ticks=slot_ticks,
-                sections=tuple(sections), slots=tuple(slots))
+                sections=tuple(sections), slots=tuple(slots), loop=loop)

@@ -175,8 +175,25 @@ def melody_notes(form: Form, style: Style, mode: Mode, *, tonic: int, extension:
     final = prev + ((tonic - prev) % 12)
     if final - prev > 6 and final - 12 >= lo:
         final -= 12
-    out.add(form.final_tick, form.end_tick, final, accent=1.0)
+    if form.cadence:
+        out.add(form.final_tick, form.end_tick, final, accent=1.0)
+    elif out.pitch:
+        _pickup(out, form, pitch_of, size)
     return out
+
+
+def _pickup(out: NoteList, form: Form, pitch_of, size: int) -> None:
+    """A loop's last bar leads into its first: when the melody rests through the last beat, a
+    pickup note there steps (one scale degree below, else above) into the loop's first note."""
+    beat_start = form.end_tick - form.pulse
+    if max(out.end) > beat_start or min(out.start) > 0:
+        return
+    first = out.pitch[int(np.argmin(out.start))]
+    degrees = [d for d in range(-3 * size, 4 * size) if pitch_of(d) == first]
+    if not degrees:
+        return
+    below, above = pitch_of(degrees[0] - 1), pitch_of(degrees[0] + 1)
+    out.add(beat_start, form.end_tick, below if first - below <= 2 else above, accent=0.85)
 
 
 def _phrase(out: NoteList, form: Form, motif: _Motif, p0: int, p1: int, *, answer: bool, start: int,
@@ -301,5 +318,6 @@ def timpani_notes(form: Form, mode: Mode, *, tonic: int) -> NoteList:
             out.add(b, b + form.pulse, root, accent=1.0)
             if b + form.bar // 2 < sec.end:
                 out.add(b + form.bar // 2, b + form.bar // 2 + form.pulse, fifth, accent=0.8)
-    out.add(form.final_tick, form.end_tick, root, accent=1.0)
+    if form.cadence:
+        out.add(form.final_tick, form.end_tick, root, accent=1.0)
     return out

@@ -48,7 +48,9 @@ def to_seconds(notes: dict[str, np.ndarray], form: Form, style: Style, *, locked
         jitter = np.clip(rng.normal(0.0, JITTER_S, len(start)), -2.5 * JITTER_S, 2.5 * JITTER_S)
         start = rubato(start, phrase_seconds=phrase, depth=depth) + lag + jitter + STRUM_S * notes["order"]
         end = np.minimum(rubato(end, phrase_seconds=phrase, depth=depth) + lag, form.end_seconds)
-        start = np.maximum(start, 0.0)
+        # a loop's first notes, drawn before its start, come just after it instead: clamping
+        # them to 0 would sound them all at once where the loop comes round
+        start = np.abs(start) if form.loop else np.maximum(start, 0.0)
     return start, end
 
 

@@ -2,8 +2,10 @@
 
 `score_to_samples(score, sr=44100)` mixes every part (pitched voices from `timbres`, GM
 percussion from `drums`) with a convolution reverb (`mix`, `reverb`), measuring loudness as it
-goes, then masters the bus to -14 LUFS with true peak <= -1 dBTP (`master`). Pure and
-deterministic: the same Score gives the same samples, bit for bit.
+goes, then masters the bus to -14 LUFS with true peak <= -1 dBTP (`master`). A loop
+(`Score.loop`) is mixed past its end and the overhang folded onto its start, and is mastered
+without fades, its limiter looking round the end to the start, so the file repeats seamlessly.
+Pure and deterministic: the same Score gives the same samples, bit for bit.
 """
 from __future__ import annotations
 
@@ -12,12 +14,16 @@ from collections.abc import Callable
 import numpy as np
 
 from engine.score import Score
+from engine.synth.effects import BusEffects
 from engine.synth.master import Analysis, finish
 from engine.synth.mix import mix
 from engine.synth.reverb import Reverb
 from engine.synth.tonecache import ToneCache
 
 __all__ = ["ToneCache", "score_to_samples"]
+
+LOOP_TAIL = 4.0  #: seconds a loop is mixed past its end: the longest reverb, release or cymbal ring
+PRIME_FRAMES = 4096  #: frames of a loop's end the bus filters run over before its start
 
 
 def score_to_samples(score: Score, *, sr: int = 44100,
@@ -30,16 +36,40 @@ def score_to_samples(score: Score, *, sr: int = 44100,
     `tones`, if given, supplies tones kept from earlier renders (the samples are the same).
     """
     frames = round(score.duration * sr)
-    bus = np.zeros((frames, 2), np.float32)
-    analysis = Analysis(frames, sr=sr)
 
     def mixed(fraction: float) -> None:
         if progress:
             progress(0.9 * fraction)
 
-    mix(score, bus, sr=sr, reverb=Reverb(sr=sr, frames=frames),
-        on_window=analysis.feed, progress=mixed, tones=tones)
-    finish(bus, analysis, sr=sr)
+    effects = BusEffects(score.effects, seed=score.seed, sr=sr)
+    if score.loop:
+        bus = _looped_mix(score, frames, sr=sr, effects=effects, progress=mixed, tones=tones)
+        analysis = Analysis.of(bus, sr=sr)
+    else:
+        bus = np.zeros((frames, 2), np.float32)
+        analysis = Analysis(frames, sr=sr)
+        mix(score, bus, sr=sr, reverb=Reverb(sr=sr, frames=frames), on_window=analysis.feed,
+            progress=mixed, tones=tones, effects=effects)
+    finish(bus, analysis, sr=sr, circular=score.loop)
     if progress:
         progress(1.0)
+    return bus
+
+
+def _looped_mix(score: Score, frames: int, *, sr: int, effects: BusEffects,
+                progress: Callable[[float], None], tones: ToneCache | None) -> np.ndarray:
+    """A loop's mix (float32 (frames, 2), before mastering): mixed LOOP_TAIL seconds past the
+    end, the sound ringing past the end (reverb, releases, cymbals) added onto the start as many
+    times round as it lasts, then the bus effects over the folded bus, their filters started
+    from the loop's end."""
+    total = frames + round(LOOP_TAIL * sr)
+    bus = np.zeros((total, 2), np.float32)
+    mix(score, bus, sr=sr, reverb=Reverb(sr=sr, frames=total), progress=progress, tones=tones)
+    for a in range(frames, total, frames):
+        n = min(frames, total - a)
+        bus[:n] += bus[a:a + n]
+    bus = bus[:frames]
+    if effects.active:
+        effects.prime(np.ascontiguousarray(bus[-min(frames, PRIME_FRAMES):].T))
+        effects.process_bus(bus)
     return bus

@@ -37,6 +37,21 @@ class BusEffects:
             self._tape_zi = np.zeros((1, 2, 2), np.float32)
         self._record = self._revolution() if effects.crackle > 0 else None
 
+    def prime(self, lr: np.ndarray) -> None:
+        """Run the tape filter over lr (float32 (2, n)), the frames just before the first window,
+        so it starts in the state a loop's end leaves it in (lr is not changed)."""
+        if self._tape is not None:
+            _, self._tape_zi = signal.sosfilt(self._tape, lr, axis=1, zi=self._tape_zi)
+
+    def process_bus(self, bus: np.ndarray, *, window: int = 1 << 15) -> None:
+        """Apply the effects in place to a whole bus (float32 (frames, 2)), window by window."""
+        if not self.active:
+            return
+        for a in range(0, bus.shape[0], window):
+            lr = np.ascontiguousarray(bus[a:a + window].T)
+            self.process(lr, a)
+            bus[a:a + window] = lr.T
+
     def process(self, lr: np.ndarray, a: int) -> None:
         """Apply the effects in place to the window lr (float32 (2, n)) starting at frame a."""
         if not self.active:

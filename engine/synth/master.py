@@ -54,6 +54,14 @@ class Analysis:
             peak = max(float(part.max(initial=0.0)), -float(part.min(initial=0.0)))
             self.chunk_peak[c] = max(self.chunk_peak[c], peak)
 
+    @classmethod
+    def of(cls, y: np.ndarray, *, sr: int) -> Analysis:
+        """The analysis of a finished bus y (float32 (frames, 2)), read in chunks."""
+        analysis = cls(len(y), sr=sr)
+        for a in range(0, len(y), CHUNK):
+            analysis.feed(np.ascontiguousarray(y[a:a + CHUNK].T), a)
+        return analysis
+
     @property
     def dc(self) -> np.ndarray:
         """Mean of each channel, float32 (2,)."""
@@ -73,10 +81,13 @@ def _fade(y: np.ndarray, a: int, frames: int, sr: int) -> None:
         y[idx - a] *= ramp[:, None]
 
 
-def apply(y: np.ndarray, gain: float, dc: np.ndarray, chunk_peak: np.ndarray, *, sr: int) -> float:
+def apply(y: np.ndarray, gain: float, dc: np.ndarray, chunk_peak: np.ndarray, *, sr: int,
+          circular: bool = False) -> float:
     """y = (y - dc) * gain with fades, ducking frames whose true peak would exceed LIMIT_DBTP.
 
     chunk_peak: sample peak of each CHUNK of y before this call (to skip quiet chunks).
+    circular: y is a loop: no fades, and the limiter's look-ahead and hold see round the end to
+    the start (and before the start, the end), so its gain joins up where the file repeats.
     The gain reduction is the running minimum of the needed gain over +-hold (look-ahead and
     hold), smoothed by a moving average of `ramp` frames, so it is reached before each peak and
     released smoothly after it. Returns the energy the limiter removed (sum of squares).
@@ -91,9 +102,12 @@ def apply(y: np.ndarray, gain: float, dc: np.ndarray, chunk_peak: np.ndarray, *,
     removed = 0.0
     has_dc = bool(np.abs(dc).max() > 1e-7)
     n_chunks = len(chunk_peak)
-    padded = np.concatenate([[0.0], chunk_peak, [0.0]])
+    edges = (chunk_peak[-1], chunk_peak[0]) if circular else (0.0, 0.0)
+    padded = np.concatenate([[edges[0]], chunk_peak, [edges[1]]])
     loud = np.maximum(np.maximum(padded[:-2], padded[1:-1]), padded[2:]) * gain > floor
-    prev = np.zeros((0, 2), np.float32)  # frames just before the chunk, as they were on entry
+    # frames just before the chunk, as they were on entry (a loop's start follows its end)
+    prev = y[-min(margin, frames):].copy() if circular else np.zeros((0, 2), np.float32)
+    head = y[:margin].copy() if circular else None  # what follows a loop's end
     for c, a in enumerate(range(0, frames, CHUNK)):
         b = min(frames, a + CHUNK)
         tail = y[max(0, b - margin):b].copy() if c + 1 < n_chunks and loud[c + 1] else None
@@ -103,7 +117,10 @@ def apply(y: np.ndarray, gain: float, dc: np.ndarray, chunk_peak: np.ndarray, *,
                     y[a:b, ch] -= dc[ch]
             y[a:b] *= g
         else:
-            ext = np.concatenate([prev, y[a:b], y[b:b + margin]])
+            after = y[b:b + margin]
+            if head is not None and len(after) < margin:
+                after = np.concatenate([after, head[:margin - len(after)]])
+            ext = np.concatenate([prev, y[a:b], after])
             for ch in (0, 1):
                 ext[:, ch] -= dc[ch]
             ext *= g
@@ -120,26 +137,27 @@ def apply(y: np.ndarray, gain: float, dc: np.ndarray, chunk_peak: np.ndarray, *,
                 y[a:b, 1] = core[:, 1] * g_core
                 lost = (1.0 - np.square(g_core)) * (np.square(core[:, 0]) + np.square(core[:, 1]))
                 removed += float(lost.sum(dtype=np.float64))
-        _fade(y[a:b], a, frames, sr)
+        if not circular:
+            _fade(y[a:b], a, frames, sr)
         prev = tail if tail is not None else prev[:0]
     return removed
 
 
-def finish(y: np.ndarray, analysis: Analysis, *, sr: int) -> None:
-    """Master y (float32 (frames, 2)) in place to TARGET_LUFS with true peak <= CEILING_DBTP."""
+def finish(y: np.ndarray, analysis: Analysis, *, sr: int, circular: bool = False) -> None:
+    """Master y (float32 (frames, 2)) in place to TARGET_LUFS with true peak <= CEILING_DBTP.
+
+    circular: y is a loop (see `apply`)."""
     lufs = analysis.meter.integrated()
     if not np.isfinite(lufs) or lufs < SILENCE_LUFS:
         return  # silent: nothing to normalise
     for _ in range(3):
         gain = db_to_gain(TARGET_LUFS - lufs)
-        removed = apply(y, gain, analysis.dc, analysis.chunk_peak, sr=sr)
+        removed = apply(y, gain, analysis.dc, analysis.chunk_peak, sr=sr, circular=circular)
         total = analysis.energy * gain * gain
         if removed <= 0.02 * total:  # at most ~0.1 dB of loudness went into the limiter
             return
         # the limiter took audible loudness away: measure again and make it up
-        analysis = Analysis(len(y), sr=sr)
-        for a in range(0, len(y), CHUNK):
-            analysis.feed(np.ascontiguousarray(y[a:a + CHUNK].T), a)
+        analysis = Analysis.of(y, sr=sr)
         lufs = analysis.meter.integrated()
         if abs(lufs - TARGET_LUFS) < 0.3:
             return

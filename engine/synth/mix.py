@@ -101,16 +101,16 @@ def _tracks(score: Score, frames: int, sr: int, tones: ToneCache | None) -> list
 
 def mix(score: Score, bus: np.ndarray, *, sr: int, reverb: Reverb,
         on_window: Callable[[np.ndarray, int], None] | None = None,
-        progress: Callable[[float], None] | None = None, tones: ToneCache | None = None) -> None:
+        progress: Callable[[float], None] | None = None, tones: ToneCache | None = None,
+        effects: BusEffects | None = None) -> None:
     """Mix every part of `score` into `bus` (float32 (frames, 2)), overwriting it.
 
     Windows are mixed in a (2, n) left/right scratch (contiguous rows are much faster than
-    the interleaved bus); `on_window(lr, a)` sees each finished window before it is copied
-    into bus[a:a + n].
+    the interleaved bus); `effects` (the bus effects, None: none) process each window, and
+    `on_window(lr, a)` sees each finished window before it is copied into bus[a:a + n].
     """
     frames = bus.shape[0]
     tracks = _tracks(score, frames, sr, tones)
-    effects = BusEffects(score.effects, seed=score.seed, sr=sr)
     reverb_scale = np.float32(score.effects.reverb)
     block = reverb.block
     mono = np.empty(block, np.float32)
@@ -149,7 +149,8 @@ def mix(score: Score, bus: np.ndarray, *, sr: int, reverb: Reverb,
         if reverb_scale != 1.0:
             send[:n] *= reverb_scale
         reverb.process(send[:n], lr)
-        effects.process(lr, a)
+        if effects is not None:
+            effects.process(lr, a)
         if on_window:
             on_window(lr, a)
         bus[a:b, 0] = lr[0]

@@ -9,7 +9,7 @@ API = "/api/v1"
 JSON = {"Content-Type": "application/json"}
 PART_A_TEXT = '{"prompt": "jazzy late night café", "duration_seconds": 30, "format": "mp3"}'
 PART_A_PARAMS = '{"params": {"n": 120, "k": 49, "omega": 2.5, "xi": 1.8}, "duration_seconds": 30}'
-JOB_FIELDS = {"job_id", "status", "preset", "style", "key", "variation", "params", "tempo", "duration_seconds",
+JOB_FIELDS = {"job_id", "status", "preset", "style", "key", "variation", "loop", "params", "tempo", "duration_seconds",
               "format"}
 GEOMETRY = {"n", "k", "omega", "xi", "psi", "lock_psi_tau"}
 
