@@ -13,7 +13,14 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import engine_bench, loop_bench, profile_bench, prompt_bench, service_bench, style_bench
+from bench import (
+    engine_bench,
+    loop_bench,
+    profile_bench,
+    prompt_bench,
+    service_bench,
+    style_bench,
+)
 from bench.common import Report, machine_line
 
 PARTS = ("wav", "mp3", "rss", "loop", "styles", "prompt", "service")
