@@ -433,3 +433,23 @@ def test_a_job_body_with_style_and_key_is_shown_as_it_says(session):
     session.control("spinbutton", "psi value").fill("1.0472")  # moved: the drawing names its own key
     assert session.page.locator("#key-name").text_content() == "tonic D major"
     session.assert_stayed_home()
+
+
+def test_the_loop_switch_asks_for_a_loop_and_the_player_repeats_it(session, server):
+    session.open()
+    session.control("textbox", "Prompt").fill("house")
+    session.control("switch", "loop").click()
+    session.control("button", "Preview").click()
+    session.wait("document.getElementById('player').src.startsWith('blob:')")
+    session.wait("document.getElementById('player').duration > 0")
+    sent = json.loads(session.posts[f"{session.base}{API}/preview"][-1])
+    assert sent == {"prompt": "house", "loop": True}
+    assert session.js("document.getElementById('player').loop") is True
+    # a loop preview is whole bars at the tempo, not 5.000 s
+    _, app = server
+    bars = resolved_body(app, {"prompt": "house", "loop": True, "duration_seconds": 5})["duration_seconds"]
+    assert abs(session.js("document.getElementById('player').duration") - bars) < 0.01 and bars != 5.0
+    session.control("switch", "loop").click()
+    session.control("button", "Preview").click()
+    session.wait("document.getElementById('player').loop === false")
+    session.assert_stayed_home()

@@ -167,6 +167,7 @@ function requestBody(kind) {
     body.format = $("format").value;
   }
   if (state.styles && state.overrides.has("style") && $("style").value) body.style = $("style").value;  // only a style the user chose
+  if ($("loop").checked) body.loop = true;
   return body;
 }
 
@@ -227,6 +228,7 @@ async function play(blob, label) {
   const url = URL.createObjectURL(blob);
   const player = $("player");
   player.src = url;
+  player.loop = $("loop").checked;  // a loop is heard coming round
   $("now-playing").textContent = label;
   remember(url, label);
   await waveform.show(blob).catch((error) => {
