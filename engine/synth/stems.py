@@ -1,0 +1,133 @@
+"""Score -> one 16-bit stereo WAV file per voice (role), written as it is rendered.
+
+The parts of a Score are grouped by role (`Part.name`: drums, bass, harmony, melody, pad, ...),
+one stem per role, in the order the roles first appear; a style with vinyl crackle gets a
+`vinyl` stem as well. Two passes over the piece, window by window (`mix_routed`):
+
+1. The stems are mixed and summed into the full bus, which is analysed (loudness, DC) and
+   mastered exactly as `score_to_samples` masters it (`finish`), to learn the master gain and
+   how hard the limiter worked. Each stem's own mean (its DC) is summed as it goes.
+2. The stems are mixed again; each window of each stem gets its own DC removed, the master
+   gain and the fades (`premaster`), is rounded to 16 bits and appended to its WAV file.
+
+So the stems, summed sample by sample, are the full mix's bus before the limiter (as
+`score_to_bus` gives it) to float rounding (and to 16-bit rounding once written). Memory: one
+full-length float32 bus in pass 1 (the mastering needs it), then a window per stem.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import soundfile as sf
+
+from engine.encode import to_int16
+from engine.score import Score
+from engine.synth.master import Analysis, Mastered, finish, premaster
+from engine.synth.mix import mix_routed
+from engine.synth.tonecache import ToneCache
+
+VINYL = "vinyl"  #: role of the vinyl-crackle stem (a bus effect, not a voice)
+
+
+@dataclass(frozen=True)
+class Stem:
+    """One written stem.
+
+    role: the voice's role (a Part.name, or VINYL). programs: GM programs of its parts (for
+    drums: the kit), in score order, without repeats. is_drum: the percussion part.
+    path: the 16-bit stereo WAV file. dc: the mean removed from it, (left, right), in bus
+    units before the master gain. peak: its largest absolute sample after mastering (0..1,
+    float, before 16-bit rounding).
+    """
+
+    role: str
+    programs: tuple[int, ...]
+    is_drum: bool
+    path: str
+    dc: tuple[float, float]
+    peak: float
+
+
+@dataclass(frozen=True)
+class StemSet:
+    """The stems of one piece: frames (per stem), sr (Hz), mastering, and the summed stems'
+    sample peak (the un-limited mix: it may exceed the limited mix's -1 dBTP ceiling)."""
+
+    stems: tuple[Stem, ...]
+    frames: int
+    sr: int
+    mastered: Mastered
+    sum_peak: float
+
+
+def stem_roles(score: Score) -> list[str]:
+    """The roles of the score's parts that have notes, in order of first appearance."""
+    roles: list[str] = []
+    for part in score.parts:
+        if part.notes and part.name not in roles:
+            roles.append(part.name)
+    return roles
+
+
+def score_to_stem_files(score: Score, directory: str, *, sr: int = 44100,
+                        progress: Callable[[float], None] | None = None,
+                        tones: ToneCache | None = None,
+                        on_window: Callable[[np.ndarray, int], None] | None = None) -> StemSet:
+    """Write one WAV per role of `score` into `directory` (named <role>.wav); see the module doc.
+
+    Every stem is exactly round(score.duration * sr) frames. `progress` is called with the
+    fraction done (0.0 .. 1.0). `on_window(outs, a)`, if given, sees each window of the stems
+    as float32 (stems, 2, n) after mastering, before 16-bit rounding (tests compare their sum
+    with `score_to_bus`).
+    """
+    frames = round(score.duration * sr)
+    roles = stem_roles(score) or ["silence"]  # (a score without notes: one silent stem)
+    names = roles + [VINYL] * (score.effects.crackle > 0)  # mix_routed's outputs
+    route = [roles.index(p.name) if p.name in roles else 0 for p in score.parts]
+
+    def stage(offset: float) -> Callable[[float], None] | None:
+        return None if progress is None else (lambda f: progress(offset + 0.5 * f))
+
+    # pass 1: the summed bus, for the loudness, the DC and the master gain
+    bus = np.zeros((frames, 2), np.float32)
+    analysis = Analysis(frames, sr=sr)
+    sums = np.zeros((len(names), 2), np.float64)
+    for a, outs in mix_routed(score, frames, sr=sr, route=route, groups=len(roles), progress=stage(0.0), tones=tones):
+        lr = outs.sum(axis=0)
+        analysis.feed(lr, a)
+        sums += outs.sum(axis=2, dtype=np.float64)
+        bus[a:a + lr.shape[1]] = lr.T
+    mastered = finish(bus, analysis, sr=sr)
+    del bus
+    dcs = (sums / max(frames, 1) * (mastered.passes > 0)).astype(np.float32)
+    paths = [os.path.join(directory, f"{role}.wav") for role in names]
+
+    # pass 2: each stem with its own DC, the master gain and fades, to 16 bits
+    peaks = np.zeros(len(names))
+    sum_peak = 0.0
+    files = [sf.SoundFile(p, "w", samplerate=sr, channels=2, subtype="PCM_16", format="WAV") for p in paths]
+    try:
+        for a, outs in mix_routed(score, frames, sr=sr, route=route, groups=len(roles), progress=stage(0.5),
+                                  tones=tones):
+            for g, f in enumerate(files):
+                y = np.ascontiguousarray(outs[g].T)
+                premaster(y, a, frames=frames, dc=dcs[g], mastered=mastered, sr=sr)
+                peaks[g] = max(peaks[g], float(np.abs(y).max(initial=0.0)))
+                f.write(to_int16(y))
+                outs[g] = y.T
+            sum_peak = max(sum_peak, float(np.abs(outs.sum(axis=0)).max(initial=0.0)))
+            if on_window:
+                on_window(outs, a)
+    finally:
+        for f in files:
+            f.close()
+    stems = []
+    for g, role in enumerate(names):
+        parts = [p for p in score.parts if p.name == role and p.notes]
+        programs = tuple(dict.fromkeys(int(p.program) for p in parts))
+        stems.append(Stem(role, programs, any(p.is_drum for p in parts), paths[g],
+                          (float(dcs[g, 0]), float(dcs[g, 1])), float(peaks[g])))
+    return StemSet(tuple(stems), frames, sr, mastered, sum_peak)
