@@ -98,7 +98,7 @@ def stems_manifest(score: Score, stems: StemSet, *, info: dict[str, Any] | None 
         "tempo": score.tempo, "meter": list(score.meter), "key": score.key, "style": score.style,
         "gain": {
             "master_gain_db": _r(m.gain_db, 6), "master_gain_linear": _r(m.gain, 9),
-            "target_lufs": TARGET_LUFS, "mix_lufs_before_gain": _r(m.lufs, 3) if _finite(m.lufs) else None,
+            "target_lufs": TARGET_LUFS, "mix_lufs_before_gain": _r(m.lufs, 3) if math.isfinite(m.lufs) else None,
             "applied_to": "every stem, after removing its own DC offset; the edge fades as well",
         },
         "limiter": {
@@ -130,10 +130,6 @@ def _entry(name: str) -> zipfile.ZipInfo:
     entry.create_system = 3
     entry.external_attr = 0o644 << 16
     return entry
-
-
-def _finite(x: float) -> bool:
-    return x == x and abs(x) != float("inf")
 
 
 def _r(x: float, places: int) -> float:
