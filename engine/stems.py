@@ -2,42 +2,42 @@
 
 Layout of the archive (in this order, every entry stored uncompressed, dated 1980-01-01):
 
-    manifest.json      what is in the archive: files, voices (role, GM programs and names, file),
-                       the master gain, sample rate, frames, tempo, key, style, the limiter
     stems/<role>.wav   one per role present (drums, bass, harmony, melody, pad, counter, ...;
                        `vinyl` for a style's crackle), 44.1 kHz, 16-bit, stereo, all
                        exactly `frames` long
     score.mid          the MIDI of the same Score (the bytes `format: "midi"` gives)
+    manifest.json      what is in the archive: files, voices (role, GM programs and names, file),
+                       the master gain, sample rate, frames, tempo, key, style, the limiter
 
-The stems are rendered to temporary WAV files beside `path` (engine.synth.stems), then copied
-into the ZIP in chunks, so memory does not grow with the number of stems. Deterministic: the
-same Score gives the same bytes (fixed entry order, dates and attributes; no timestamps).
+Written as it is rendered: every stem's size is known before rendering (a 44-byte WAV header
+and 4 bytes a frame), so each WAV's place in the ZIP is reserved up front (`StoredZip`) and
+every window of every stem is written into its place as it comes (engine.synth.stems); the MIDI
+and the manifest (which reports what the rendering measured) follow. Nothing else is written,
+and memory does not grow with the number of stems. Deterministic: the same Score gives the
+same bytes (fixed entry order, dates and attributes; no timestamps).
 """
 from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
-import zipfile
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pretty_midi
 
+from engine.encode import WAV_HEADER, wav_header
 from engine.midi import score_to_midi_bytes
 from engine.score import Score
+from engine.storedzip import StoredZip
 from engine.styles import KITS
 from engine.synth.master import CEILING_DBTP, TARGET_LUFS
-from engine.synth.stems import VINYL, StemSet, score_to_stem_files
+from engine.synth.stems import VINYL, StemSet, score_to_stems, stem_names
 from engine.synth.tonecache import ToneCache
 
 MANIFEST = "manifest.json"
 MIDI = "score.mid"
 STEMS_DIR = "stems"
-ZIP_DATE = (1980, 1, 1, 0, 0, 0)  #: every entry's date: the earliest a ZIP can hold
-COPY_CHUNK = 1 << 20  #: bytes copied per step from a stem file into the archive
 
 LIMITER_NOTE = (
     "The full mix (format wav/mp3) is this sum through a look-ahead true-peak limiter that ducks "
@@ -56,18 +56,23 @@ def score_to_stems_zip(score: Score, path: str, *, sr: int = 44100, info: dict[s
     info: extra fields for the manifest (e.g. job_id, engine_version). `progress` is called
     with the fraction done (0.0 .. 1.0).
     """
-    path = os.path.abspath(path)
-    folder, name = os.path.split(path)
-    with tempfile.TemporaryDirectory(prefix=f"{name}.stems-", dir=folder) as scratch:
-        stems = score_to_stem_files(score, scratch, sr=sr, tones=tones,
-                                    progress=None if progress is None else (lambda f: progress(0.95 * f)))
-        midi = score_to_midi_bytes(score)
+    frames = round(score.duration * sr)
+    names = stem_names(score)
+    with open(path, "wb") as fh:
+        archive = StoredZip(fh)
+        entries = [archive.reserve(f"{STEMS_DIR}/{name}.wav", WAV_HEADER + 4 * frames) for name in names]
+        for entry in entries:
+            archive.write(entry, wav_header(frames, sr=sr))
+
+        def write(g: int, y: np.ndarray) -> None:
+            archive.write(entries[g], y.astype("<i2", copy=False))
+
+        stems = score_to_stems(score, write, sr=sr, tones=tones,
+                               progress=None if progress is None else (lambda f: progress(0.95 * f)))
+        archive.add(MIDI, score_to_midi_bytes(score))
         manifest = stems_manifest(score, stems, info=info)
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
-            _add_bytes(archive, MANIFEST, json.dumps(manifest, indent=2, sort_keys=True).encode() + b"\n")
-            for stem in stems.stems:
-                _add_file(archive, f"{STEMS_DIR}/{stem.role}.wav", stem.path)
-            _add_bytes(archive, MIDI, midi)
+        archive.add(MANIFEST, json.dumps(manifest, indent=2, sort_keys=True).encode() + b"\n")
+        archive.close()
     if progress:
         progress(1.0)
 
@@ -90,7 +95,7 @@ def stems_manifest(score: Score, stems: StemSet, *, info: dict[str, Any] | None 
         })
     manifest = {
         **(info or {}),
-        "files": [MANIFEST, *(v["file"] for v in voices), MIDI],
+        "files": [*(v["file"] for v in voices), MIDI, MANIFEST],
         "voices": voices,
         "midi": MIDI,
         "sample_rate": stems.sr, "channels": 2, "bits_per_sample": 16, "frames": stems.frames,
@@ -110,26 +115,6 @@ def stems_manifest(score: Score, stems: StemSet, *, info: dict[str, Any] | None 
                "computed from the whole mix, is applied to every stem alike.",
     }
     return manifest
-
-
-def _add_bytes(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
-    archive.writestr(_entry(name), data)
-
-
-def _add_file(archive: zipfile.ZipFile, name: str, source: str) -> None:
-    entry = _entry(name)
-    entry.file_size = os.path.getsize(source)
-    with open(source, "rb") as src, archive.open(entry, "w") as dst:
-        shutil.copyfileobj(src, dst, COPY_CHUNK)
-
-
-def _entry(name: str) -> zipfile.ZipInfo:
-    """A ZipInfo with fixed date, attributes (rw-r--r--) and host system (Unix)."""
-    entry = zipfile.ZipInfo(name, date_time=ZIP_DATE)
-    entry.compress_type = zipfile.ZIP_STORED
-    entry.create_system = 3
-    entry.external_attr = 0o644 << 16
-    return entry
 
 
 def _r(x: float, places: int) -> float:

@@ -1,4 +1,4 @@
-"""Score -> one 16-bit stereo WAV file per voice (role), written as it is rendered.
+"""Score -> one 16-bit stereo signal per voice (role), handed out window by window as rendered.
 
 The parts of a Score are grouped by role (`Part.name`: drums, bass, harmony, melody, pad, ...),
 one stem per role, in the order the roles first appear; a style with vinyl crackle gets a
@@ -8,20 +8,20 @@ one stem per role, in the order the roles first appear; a style with vinyl crack
    mastered exactly as `score_to_samples` masters it (`finish`), to learn the master gain and
    how hard the limiter worked. Each stem's own mean (its DC) is summed as it goes.
 2. The stems are mixed again; each window of each stem gets its own DC removed, the master
-   gain and the fades (`premaster`), is rounded to 16 bits and appended to its WAV file.
+   gain and the fades (`premaster`), is rounded to 16 bits and handed to `write` (engine.stems
+   puts it straight into its WAV inside the ZIP).
 
 So the stems, summed sample by sample, are the full mix's bus before the limiter (as
 `score_to_bus` gives it) to float rounding (and to 16-bit rounding once written). Memory: one
 full-length float32 bus in pass 1 (the mastering needs it), then a window per stem.
+`stem_names` tells the stems (and so their files) before anything is rendered.
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import soundfile as sf
 
 from engine.encode import to_int16
 from engine.score import Score
@@ -38,7 +38,7 @@ class Stem:
 
     role: the voice's role (a Part.name, or VINYL). programs: GM programs of its parts (for
     drums: the kit), in score order, without repeats. is_drum: the percussion part.
-    path: the 16-bit stereo WAV file. dc: the mean removed from it, (left, right), in bus
+    dc: the mean removed from it, (left, right), in bus
     units before the master gain. peak: its largest absolute sample after mastering (0..1,
     float, before 16-bit rounding).
     """
@@ -46,7 +46,6 @@ class Stem:
     role: str
     programs: tuple[int, ...]
     is_drum: bool
-    path: str
     dc: tuple[float, float]
     peak: float
 
@@ -72,21 +71,27 @@ def stem_roles(score: Score) -> list[str]:
     return roles
 
 
-def score_to_stem_files(score: Score, directory: str, *, sr: int = 44100,
-                        progress: Callable[[float], None] | None = None,
-                        tones: ToneCache | None = None,
-                        on_window: Callable[[np.ndarray, int], None] | None = None) -> StemSet:
-    """Write one WAV per role of `score` into `directory` (named <role>.wav); see the module doc.
+def stem_names(score: Score) -> list[str]:
+    """The stems `score_to_stems` makes, in order: the roles (one silent "silence" stem for a
+    score without notes), then VINYL when the style has crackle."""
+    return (stem_roles(score) or ["silence"]) + [VINYL] * (score.effects.crackle > 0)
 
-    Every stem is exactly round(score.duration * sr) frames. `progress` is called with the
-    fraction done (0.0 .. 1.0). `on_window(outs, a)`, if given, sees each window of the stems
-    as float32 (stems, 2, n) after mastering, before 16-bit rounding (tests compare their sum
-    with `score_to_bus`).
+
+def score_to_stems(score: Score, write: Callable[[int, np.ndarray], None], *, sr: int = 44100,
+                   progress: Callable[[float], None] | None = None, tones: ToneCache | None = None,
+                   on_window: Callable[[np.ndarray, int], None] | None = None) -> StemSet:
+    """Render the stems of `score` (see the module doc): `write(g, y)` is called for every window
+    of every stem g (index into `stem_names(score)`), in order, with y int16 (n, 2) C-contiguous;
+    each stem gets exactly round(score.duration * sr) frames in all.
+
+    `progress` is called with the fraction done (0.0 .. 1.0). `on_window(outs, a)`, if given,
+    sees each window of the stems as float32 (stems, 2, n) after mastering, before 16-bit
+    rounding (tests compare their sum with `score_to_bus`).
     """
     frames = round(score.duration * sr)
-    roles = stem_roles(score) or ["silence"]  # (a score without notes: one silent stem)
-    names = roles + [VINYL] * (score.effects.crackle > 0)  # mix_routed's outputs
-    route = [roles.index(p.name) if p.name in roles else 0 for p in score.parts]
+    names = stem_names(score)
+    groups = len(names) - (score.effects.crackle > 0)  # mix_routed adds the vinyl output
+    route = [names.index(p.name) if p.name in names[:groups] else 0 for p in score.parts]
 
     def stage(offset: float) -> Callable[[float], None] | None:
         return None if progress is None else (lambda f: progress(offset + 0.5 * f))
@@ -95,7 +100,7 @@ def score_to_stem_files(score: Score, directory: str, *, sr: int = 44100,
     bus = np.zeros((frames, 2), np.float32)
     analysis = Analysis(frames, sr=sr)
     sums = np.zeros((len(names), 2), np.float64)
-    for a, outs in mix_routed(score, frames, sr=sr, route=route, groups=len(roles), progress=stage(0.0), tones=tones):
+    for a, outs in mix_routed(score, frames, sr=sr, route=route, groups=groups, progress=stage(0.0), tones=tones):
         lr = outs.sum(axis=0)
         analysis.feed(lr, a)
         sums += outs.sum(axis=2, dtype=np.float64)
@@ -103,31 +108,24 @@ def score_to_stem_files(score: Score, directory: str, *, sr: int = 44100,
     mastered = finish(bus, analysis, sr=sr)
     del bus
     dcs = (sums / max(frames, 1) * (mastered.passes > 0)).astype(np.float32)
-    paths = [os.path.join(directory, f"{role}.wav") for role in names]
 
     # pass 2: each stem with its own DC, the master gain and fades, to 16 bits
     peaks = np.zeros(len(names))
     sum_peak = 0.0
-    files = [sf.SoundFile(p, "w", samplerate=sr, channels=2, subtype="PCM_16", format="WAV") for p in paths]
-    try:
-        for a, outs in mix_routed(score, frames, sr=sr, route=route, groups=len(roles), progress=stage(0.5),
-                                  tones=tones):
-            for g, f in enumerate(files):
-                y = np.ascontiguousarray(outs[g].T)
-                premaster(y, a, frames=frames, dc=dcs[g], mastered=mastered, sr=sr)
-                peaks[g] = max(peaks[g], float(np.abs(y).max(initial=0.0)))
-                f.write(to_int16(y))
-                outs[g] = y.T
-            sum_peak = max(sum_peak, float(np.abs(outs.sum(axis=0)).max(initial=0.0)))
-            if on_window:
-                on_window(outs, a)
-    finally:
-        for f in files:
-            f.close()
+    for a, outs in mix_routed(score, frames, sr=sr, route=route, groups=groups, progress=stage(0.5), tones=tones):
+        for g in range(len(names)):
+            y = np.ascontiguousarray(outs[g].T)
+            premaster(y, a, frames=frames, dc=dcs[g], mastered=mastered, sr=sr)
+            peaks[g] = max(peaks[g], float(np.abs(y).max(initial=0.0)))
+            write(g, to_int16(y))
+            outs[g] = y.T
+        sum_peak = max(sum_peak, float(np.abs(outs.sum(axis=0)).max(initial=0.0)))
+        if on_window:
+            on_window(outs, a)
     stems = []
     for g, role in enumerate(names):
         parts = [p for p in score.parts if p.name == role and p.notes]
         programs = tuple(dict.fromkeys(int(p.program) for p in parts))
-        stems.append(Stem(role, programs, any(p.is_drum for p in parts), paths[g],
+        stems.append(Stem(role, programs, any(p.is_drum for p in parts),
                           (float(dcs[g, 0]), float(dcs[g, 1])), float(peaks[g])))
     return StemSet(tuple(stems), frames, sr, mastered, sum_peak)
