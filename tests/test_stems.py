@@ -145,3 +145,18 @@ def test_each_stem_is_its_voice():
     bass = read_wav(archive, voices["bass"]["file"])[0].astype(np.float64)
     assert abs(np.corrcoef(drums[:, 0], bass[:, 0])[0, 1]) < 0.5
     assert voices["drums"]["is_drum"] and not voices["bass"]["is_drum"]
+
+
+def test_cli_writes_the_same_zip(tmp_path, capsys):
+    from engine.cli import main
+    from engine.presets import default_presets_path, load_presets
+    from engine.resolve import resolve_request
+
+    out = tmp_path / "calm.zip"
+    assert main(["render", "--preset", "calm", "--duration", "3", "--format", "stems", "--output", str(out)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    spec = resolve_request(catalog=load_presets(default_presets_path()), preset="calm", duration_seconds=3,
+                           format="stems")
+    assert report["format"] == "stems" and report["bytes"] == out.stat().st_size
+    assert out.read_bytes() == render(spec)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["calm.zip"]  # no scratch left beside it
