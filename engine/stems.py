@@ -32,7 +32,13 @@ from engine.score import Score
 from engine.storedzip import StoredZip
 from engine.styles import KITS
 from engine.synth.master import CEILING_DBTP, TARGET_LUFS
-from engine.synth.stems import VINYL, StemSet, score_to_stems, stem_names
+from engine.synth.stems import (
+    STEM_CEILING_DBFS,
+    VINYL,
+    StemSet,
+    score_to_stems,
+    stem_names,
+)
 from engine.synth.tonecache import ToneCache
 
 MANIFEST = "manifest.json"
@@ -103,16 +109,22 @@ def stems_manifest(score: Score, stems: StemSet, *, info: dict[str, Any] | None 
         "tempo": score.tempo, "meter": list(score.meter), "key": score.key, "style": score.style,
         "gain": {
             "master_gain_db": _r(m.gain_db, 6), "master_gain_linear": _r(m.gain, 9),
+            "stem_headroom_db": _r(stems.headroom_db, 6), "stem_headroom_linear": _r(stems.headroom, 9),
+            "stem_gain_db": _r(m.gain_db + stems.headroom_db, 6),
+            "stem_gain_linear": _r(m.gain * stems.headroom, 9),
             "target_lufs": TARGET_LUFS, "mix_lufs_before_gain": _r(m.lufs, 3) if math.isfinite(m.lufs) else None,
-            "applied_to": "every stem, after removing its own DC offset; the edge fades as well",
+            "applied_to": "every stem, after removing its own DC offset: the master gain of the full mix, "
+                          "then the headroom (0 dB unless a stem would otherwise peak above "
+                          f"{STEM_CEILING_DBFS:g} dBFS, which 16 bits cannot hold), and the edge fades",
         },
         "limiter": {
             "ceiling_dbtp": CEILING_DBTP, "max_reduction_db": _r(m.limiter_db, 3),
             "summed_stems_peak_dbfs": _db(stems.sum_peak), "note": LIMITER_NOTE,
         },
-        "sum": "The stems summed sample by sample equal the full mix before its limiter (within "
-               "16-bit rounding, one step per stem). Drive (saturation) is a bus process: its gain, "
-               "computed from the whole mix, is applied to every stem alike.",
+        "sum": "The stems summed sample by sample, divided by gain.stem_headroom_linear (1 for most "
+               "pieces), equal the full mix before its limiter (within 16-bit rounding, one step per "
+               "stem). Drive (saturation) is a bus process: its gain, computed from the whole mix, is "
+               "applied to every stem alike.",
     }
     return manifest
 
