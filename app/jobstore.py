@@ -23,13 +23,14 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
 
 from app import metrics
 from app.claims import HOST, Claims, owner_id, process_alive
 from app.domain import HashMismatch, StoreUnavailable
-from app.store import Store, read_json, unlink_quietly
+from app.store import Store, file_digest, read_json, unlink_quietly
 from engine.spec import RenderSpec
 
 log = logging.getLogger(__name__)
@@ -120,12 +121,22 @@ class JobStore:
 
         Raises OSError when this host's disk refuses the file (the job then fails).
         """
-        mine = Done.of(data)
+        return self._record(spec, Done.of(data), lambda: self.disk.save_object(spec, data))
+
+    def record_done_file(self, spec: RenderSpec, tmp_path: str) -> Done:
+        """`record_done` for a file rendered to disk at `tmp_path` (from `disk.temp_object_path`):
+        hashed in chunks, then renamed into place; HashMismatch (and nothing stored) if it
+        differs from `done`. The caller removes `tmp_path` if it is still there afterwards.
+        """
+        mine = Done(*file_digest(tmp_path))
+        return self._record(spec, mine, lambda: self.disk.save_object_file(spec, tmp_path, mine.size, mine.sha256))
+
+    def _record(self, spec: RenderSpec, mine: Done, save: Callable[[], None]) -> Done:
         recorded = self.done(spec.id)
         if recorded is not None and recorded != mine:
             raise HashMismatch(spec.id)
         self.disk.save_spec(spec)  # back again if the cache directory was wiped meanwhile
-        self.disk.save_object(spec, data)
+        save()
         if recorded is None:
             recorded = self._publish_done(spec.id, mine)
             if recorded != mine:

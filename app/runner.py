@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from app import metrics
 from app.domain import HashMismatch, PoolFull, StoreUnavailable
 from app.jobstore import JobStore
+from app.store import unlink_quietly
 from engine.errors import EngineError
 from engine.spec import RenderSpec
 
@@ -35,15 +36,23 @@ log = logging.getLogger(__name__)
 
 COMPLETE, FAILED, BUSY, MISMATCH, UNAVAILABLE = "complete", "failed", "busy", "mismatch", "unavailable"
 
-#: render(spec, tones=...) -> bytes
-RenderFn = Callable[..., bytes]
+#: render(spec, tones=..., [path=...]) -> bytes, or None when it wrote the file at `path`
+RenderFn = Callable[..., "bytes | None"]
+
+#: Formats rendered straight into a file on disk (never whole in memory): the runner passes
+#: `path=` to the render function for these.
+FILE_FORMATS = frozenset({"stems"})
 
 
-def engine_render(spec: RenderSpec, **kwargs: Any) -> bytes:
-    """The engine's renderer (imported on first use: numpy and scipy are heavy)."""
+def engine_render(spec: RenderSpec, *, path: str | None = None, **kwargs: Any) -> bytes | None:
+    """The engine's renderer (imported on first use: numpy and scipy are heavy): the bytes, or
+    with `path` the file written there (returns None)."""
     import engine.render
 
-    return engine.render.render(spec, **kwargs)
+    if path is None:
+        return engine.render.render(spec, **kwargs)
+    engine.render.render_to_file(spec, path, **kwargs)
+    return None
 
 
 class Runner:
@@ -150,9 +159,19 @@ class Runner:
         return self._render_and_record(spec)
 
     def _render_and_record(self, spec: RenderSpec) -> str:
+        tmp = self.job_store.disk.temp_object_path(spec) if spec.format in FILE_FORMATS else None
+        try:
+            return self._render_and_record_to(spec, tmp)
+        finally:
+            if tmp is not None:
+                unlink_quietly(tmp)
+
+    def _render_and_record_to(self, spec: RenderSpec, tmp: str | None) -> str:
+        """Render (into `tmp` when given: a file format), then record the result as done."""
         try:
             started = time.perf_counter()
-            data = self.render(spec, tones=self._tones)
+            data = self.render(spec, tones=self._tones) if tmp is None else \
+                self.render(spec, tones=self._tones, path=tmp)
             metrics.observe_render(spec.format, time.perf_counter() - started)
         except EngineError as exc:
             log.warning("job %s: render failed: %s", spec.id, exc)
@@ -161,7 +180,10 @@ class Runner:
             log.exception("job %s: render crashed", spec.id)
             return self._fail(spec, f"Render failed: {type(exc).__name__}")
         try:
-            self.job_store.record_done(spec, data)
+            if data is None:  # written to tmp
+                self.job_store.record_done_file(spec, tmp)
+            else:
+                self.job_store.record_done(spec, data)
         except HashMismatch:
             metrics.hash_mismatch()
             log.error("HASH MISMATCH job %s: this host rendered different bytes than the done "

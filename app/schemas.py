@@ -156,7 +156,11 @@ class GenerateSchema(ma.Schema):
     tempo = StrictNumber(*TEMPO_RANGE, metadata={
         "description": "BPM (default: implied by the prompt or its preset, else 120)"})
     format = StrictString(allow_none=True, validate=validate.OneOf(FORMATS, error="must be one of: " + ", ".join(FORMATS)),
-                          metadata={"description": "wav, mp3 or midi (default wav)", "enum": [*FORMATS, None]})
+                          metadata={"description": "wav, mp3, midi or stems (default wav). stems: a ZIP "
+                                                   "(application/zip) of one 16-bit WAV per voice (drums, bass, "
+                                                   "harmony, melody, ...) that sum to the mix before its limiter, "
+                                                   "the MIDI, and manifest.json naming the files, voices and gain",
+                                    "enum": [*FORMATS, None]})
     style = StrictString(allow_none=True, validate=validate.OneOf(STYLE_IDS, error="must be one of: " + ", ".join(STYLE_IDS)),
                          metadata={"description": "Style id (GET /styles) the piece plays in; overrides the prompt's "
                                    "or preset's style (default: theirs, else chosen from the geometry)",

@@ -26,6 +26,7 @@ import os
 import re
 import tempfile
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
@@ -148,6 +149,24 @@ class Store:
         return spec
 
     # -- finished files -----------------------------------------------------------------
+    def temp_object_path(self, spec: RenderSpec) -> str:
+        """A fresh temporary path in objects/ for a file rendered straight to disk (its name starts
+        with .tmp-, which eviction skips); `save_object_file` moves it into place."""
+        directory = self.path("objects", "")
+        os.makedirs(directory, exist_ok=True)
+        return f"{directory}.tmp-{uuid.uuid4().hex}.{spec.extension}"
+
+    def save_object_file(self, spec: RenderSpec, tmp_path: str, size: int, sha256: str) -> None:
+        """Make the file rendered at `tmp_path` (of `size` bytes and that SHA-256) the finished
+        file: fsync, rename into place, then the sidecar (as `save_object` does for bytes)."""
+        fd = os.open(tmp_path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp_path, self.object_path(spec))
+        self.write(self.meta_path(spec.id), json.dumps({"size": size, "sha256": sha256}).encode())
+
     def save_object(self, spec: RenderSpec, data: bytes) -> None:
         """Store the finished file, then its sidecar (size + SHA-256): complete only once both exist."""
         self.write(self.object_path(spec), data)
@@ -300,6 +319,13 @@ def _read_meta(path: str) -> tuple[dict[str, Any] | None, int]:
     except (OSError, ValueError):
         return None, 0
     return (data, ino) if isinstance(data, dict) else (None, 0)
+
+
+def file_digest(path: str) -> tuple[int, str]:
+    """(size in bytes, SHA-256 hex) of the file at `path`, read in chunks."""
+    with open(path, "rb") as fh:
+        digest = _sha256_of(fh)
+        return fh.tell(), digest
 
 
 def _sha256_of(fh: IO[bytes]) -> str:

@@ -1,6 +1,6 @@
 """`python -m bench [PART ...] [--repeats N] [--quick] [--out FILE]`.
 
-PART: all (default), engine (= wav mp3 rss), wav, mp3, rss, loop, styles, service, prompt; and profile
+PART: all (default), engine (= wav mp3 rss), wav, mp3, rss, loop, stems, styles, service, prompt; and profile
 (cProfile of the hot paths, not part of all). Prints markdown
 tables with PASS / MISS against DESIGN.md §6 and a summary; also writes them to
 bench/results/latest.md (or --out). Exit status 0 whatever the verdicts.
@@ -19,11 +19,12 @@ from bench import (
     profile_bench,
     prompt_bench,
     service_bench,
+    stems_bench,
     style_bench,
 )
 from bench.common import Report, machine_line
 
-PARTS = ("wav", "mp3", "rss", "loop", "styles", "prompt", "service")
+PARTS = ("wav", "mp3", "rss", "loop", "stems", "styles", "prompt", "service")
 EXTRA = ("profile",)
 ALIASES = {"all": set(PARTS), "engine": {"wav", "mp3", "rss"}}
 
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("parts", nargs="*", default=None,
                         metavar="PART",
-                        help="all (default), engine, wav, mp3, rss, loop, styles, prompt, service, profile")
+                        help="all (default), engine, wav, mp3, rss, loop, stems, styles, prompt, service, profile")
     parser.add_argument("--repeats", type=int, default=5,
                         help="timed runs per case; medians are reported (default 5)")
     parser.add_argument("--quick", action="store_true", help="3 repeats instead of 5")
@@ -56,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if parts & {"wav", "mp3", "rss"}:
             engine_bench.run(report, repeats, parts)
+        if "stems" in parts:
+            stems_bench.run(report, repeats)
         if "loop" in parts:
             loop_bench.run(report, repeats)
         if "styles" in parts:

@@ -2,7 +2,7 @@
 
     python -m engine render [--preset ID] [--prompt TEXT] [--style ID] [--key KEY] [--variation V] [--loop] [--n N] [--k K] [--omega W]
         [--xi X] [--psi P] [--lock-psi-tau | --no-lock-psi-tau] [--tempo BPM] [--duration SECONDS]
-        [--format wav|mp3|midi] --output PATH
+        [--format wav|mp3|midi|stems] --output PATH
     python -m engine presets [--json]
     python -m engine styles [--json]
 
@@ -21,7 +21,7 @@ from typing import NoReturn
 
 from engine.errors import EngineError
 from engine.presets import default_presets_path, load_presets
-from engine.render import render
+from engine.render import render_to_file
 from engine.resolve import resolve_request
 from engine.spec import FORMATS
 from engine.styles import style_catalog
@@ -60,7 +60,8 @@ def _build_parser() -> argparse.ArgumentParser:
                       help="lock onsets to the 16th-note grid (with drums)")
     rend.add_argument("--tempo", type=float, help="BPM (40..300)")
     rend.add_argument("--duration", type=float, help="seconds (1..300), default 30")
-    rend.add_argument("--format", choices=FORMATS, help="output format, default wav")
+    rend.add_argument("--format", choices=FORMATS, help="output format, default wav; stems: a ZIP of one WAV "
+                      "per voice, the MIDI and manifest.json")
     rend.add_argument("--output", "-o", type=Path, required=True, help="file to write")
 
     pres = commands.add_parser("presets", help="list presets")
@@ -71,17 +72,18 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to `path` via a temporary file in the same folder and a rename."""
+def _render_atomically(spec, path: Path, progress) -> int:
+    """Render `spec` into a temporary file beside `path`, then rename it; returns its size."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        size = render_to_file(spec, tmp, progress=progress)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
+    return size
 
 
 def _progress_bar(total_seconds: float):
@@ -116,15 +118,14 @@ def _render(args: argparse.Namespace, catalog) -> int:
             bar.update(round(fraction * 1000) - bar.n)
 
     try:
-        data = render(spec, progress=progress)
+        size = _render_atomically(spec, args.output, progress)
     finally:
         if bar is not None:
             bar.close()
-    _write_atomically(args.output, data)
     resolved = {"job_id": spec.id, "preset": spec.preset, "style": spec.style_id, "key": spec.musical_key.name,
                 "variation": spec.variation, "loop": spec.loop, "params": spec.params, "tempo": spec.tempo,
                 "duration_seconds": spec.duration_seconds, "format": spec.format,
-                "output": str(args.output), "bytes": len(data)}
+                "output": str(args.output), "bytes": size}
     print(json.dumps(resolved, sort_keys=True))
     return 0
 

@@ -8,6 +8,7 @@ timestamps or tags, so equal samples give equal bytes.
 from __future__ import annotations
 
 import io
+import struct
 
 import lameenc
 import numpy as np
@@ -39,6 +40,17 @@ def to_int16(y: np.ndarray) -> np.ndarray:
     np.rint(t, out=t)
     np.clip(t, -32767.0, 32767.0, out=t)
     return t.astype(np.int16)
+
+
+WAV_HEADER = 44  #: bytes of the canonical PCM WAV header (`wav_header`)
+
+
+def wav_header(frames: int, *, sr: int, channels: int = 2) -> bytes:
+    """The 44-byte header of a 16-bit PCM WAV of `frames` frames (the one soundfile writes), for
+    writing the samples after it as they come (little-endian int16, interleaved)."""
+    data = frames * channels * 2
+    return struct.pack("<4sL4s4sLHHLLHH4sL", b"RIFF", 36 + data, b"WAVE", b"fmt ", 16, 1, channels, sr,
+                       sr * channels * 2, channels * 2, 16, b"data", data)
 
 
 def samples_to_wav_bytes(y: np.ndarray, *, sr: int) -> bytes:

@@ -21,7 +21,7 @@ from engine.styles import get_style, style_for_geometry
 ENGINE_VERSION = "2"
 
 SAMPLE_RATE = 44100  #: Hz, every audio output
-FORMATS = ("wav", "mp3", "midi")
+FORMATS = ("wav", "mp3", "midi", "stems")
 TWO_PI = 2.0 * math.pi
 
 N_RANGE = (2, 2000)
@@ -131,7 +131,8 @@ class RenderSpec:
     |xi| = register spread and dynamics, sign = brightness: >= 0 major-like, < 0 minor-like).
     psi: phase in radians (0..2pi), tonic pitch class round(12*psi/2pi) mod 12.
     lock_psi_tau: onsets on a 16th-note grid with percussion. tempo: BPM (40..300).
-    duration_seconds: seconds (1..300). format: wav | mp3 | midi. sample_rate: Hz.
+    duration_seconds: seconds (1..300). format: wav | mp3 | midi | stems (a ZIP of one WAV
+    per voice, the MIDI and a manifest: engine.stems). sample_rate: Hz.
     preset: id of the preset a prompt matched (a label: it is part of the id, not the music).
     style: id of the style (engine/data/styles.yaml) named by the request or its preset; None:
         chosen from the geometry (`style_id`). Left out of the hashed form when None.
@@ -174,6 +175,9 @@ class RenderSpec:
         object.__setattr__(self, "variation", int(variation))
         if not isinstance(self.loop, bool):
             raise ParameterError("loop", "true or false")
+        if self.loop and self.format == "stems":
+            raise ParameterError("loop", "false with format stems (a loop comes as wav, mp3 or midi)",
+                                 "'loop' must be false with format 'stems': loops are rendered as wav, mp3 or midi")
         if self.sample_rate != SAMPLE_RATE:
             raise ParameterError("sample_rate", str(SAMPLE_RATE))
         values = {**geometry, "tempo": float(tempo), "duration_seconds": float(duration)}
@@ -267,13 +271,14 @@ class RenderSpec:
 
     @property
     def extension(self) -> str:
-        """File extension for the format: wav, mp3 or mid."""
-        return {"wav": "wav", "mp3": "mp3", "midi": "mid"}[self.format]
+        """File extension for the format: wav, mp3, mid or zip."""
+        return {"wav": "wav", "mp3": "mp3", "midi": "mid", "stems": "zip"}[self.format]
 
     @property
     def media_type(self) -> str:
         """Content-Type of the output."""
-        return {"wav": "audio/wav", "mp3": "audio/mpeg", "midi": "audio/midi"}[self.format]
+        return {"wav": "audio/wav", "mp3": "audio/mpeg", "midi": "audio/midi",
+                "stems": "application/zip"}[self.format]
 
     def with_(self, **changes: Any) -> RenderSpec:
         """A copy with some fields replaced (validated again)."""

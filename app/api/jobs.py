@@ -12,7 +12,8 @@ from app.service import COMPLETE, job_service
 
 blp = ApiBlueprint("jobs", __name__, url_prefix="/api/v1", description="Generation jobs")
 
-DOWNLOAD = "The generated file: audio/wav, audio/mpeg or audio/midi (strong ETag = job id)"
+DOWNLOAD = ("The generated file: audio/wav, audio/mpeg, audio/midi, or application/zip for stems "
+            "(strong ETag = job id)")
 PARTIAL = "Partial content for a Range request"
 LOCATION = {"Location": {"description": "URL of the job", "schema": {"type": "string"}}}
 
@@ -48,11 +49,13 @@ def get_job(job_id: str) -> Response:
 @blp.response(200, BINARY, description=DOWNLOAD, content_type="audio/wav")
 @blp.alt_response(200, schema=BINARY, description=DOWNLOAD, content_type="audio/mpeg", success=True)
 @blp.alt_response(200, schema=BINARY, description=DOWNLOAD, content_type="audio/midi", success=True)
+@blp.alt_response(200, schema=BINARY, description=DOWNLOAD, content_type="application/zip", success=True)
 @blp.alt_response(206, schema=BINARY, description=PARTIAL, content_type="audio/wav", success=True)
 @blp.alt_response(206, schema=BINARY, description=PARTIAL, content_type="audio/mpeg", success=True)
 @blp.alt_response(206, schema=BINARY, description=PARTIAL, content_type="audio/midi", success=True)
+@blp.alt_response(206, schema=BINARY, description=PARTIAL, content_type="application/zip", success=True)
 @blp.alt_response(304, description="Not modified (If-None-Match matched the ETag)", success=True)
 @blp.errors(404, 409, 416)
 def download(job_id: str) -> Response:
-    """Download the finished file: audio/wav, audio/mpeg or audio/midi."""
+    """Download the finished file: audio/wav, audio/mpeg, audio/midi or application/zip (stems)."""
     return send_download(job_service.open_download(job_id))

@@ -18,6 +18,7 @@ blp = ApiBlueprint("preview", __name__, url_prefix="/api/v1", description="Synch
 @blp.response(200, BINARY, description="Exactly 5 s of audio in the requested format", content_type="audio/wav")
 @blp.alt_response(200, schema=BINARY, description="MP3", content_type="audio/mpeg", success=True)
 @blp.alt_response(200, schema=BINARY, description="MIDI", content_type="audio/midi", success=True)
+@blp.alt_response(200, schema=BINARY, description="Stems ZIP", content_type="application/zip", success=True)
 @blp.errors(400, 413, 422, 503)
 def preview(body: dict[str, Any]) -> Response:
     """Render a 5-second preview (duration_seconds is ignored) and return the file itself."""

@@ -6,6 +6,9 @@ goes, then masters the bus to -14 LUFS with true peak <= -1 dBTP (`master`). A l
 (`Score.loop`) is mixed past its end and the overhang folded onto its start, and is mastered
 without fades, its limiter looking round the end to the start, so the file repeats seamlessly.
 Pure and deterministic: the same Score gives the same samples, bit for bit.
+
+`score_to_bus` gives the same mix at the master gain but before the limiter: the bus a set of
+stems (`engine.synth.stems`) sums to.
 """
 from __future__ import annotations
 
@@ -15,12 +18,12 @@ import numpy as np
 
 from engine.score import Score
 from engine.synth.effects import BusEffects
-from engine.synth.master import Analysis, finish
+from engine.synth.master import Analysis, Mastered, finish, premaster
 from engine.synth.mix import mix
 from engine.synth.reverb import Reverb
 from engine.synth.tonecache import ToneCache
 
-__all__ = ["ToneCache", "score_to_samples"]
+__all__ = ["Mastered", "ToneCache", "score_to_bus", "score_to_samples"]
 
 LOOP_TAIL = 4.0  #: seconds a loop is mixed past its end: the longest reverb, release or cymbal ring
 PRIME_FRAMES = 4096  #: frames of a loop's end the bus filters run over before its start
@@ -73,3 +76,21 @@ def _looped_mix(score: Score, frames: int, *, sr: int, effects: BusEffects,
         effects.prime(np.ascontiguousarray(bus[-min(frames, PRIME_FRAMES):].T))
         effects.process_bus(bus)
     return bus
+
+
+def score_to_bus(score: Score, *, sr: int = 44100, tones: ToneCache | None = None) -> tuple[np.ndarray, Mastered]:
+    """The full mix of `score` as the limiter sees it: float32 (frames, 2), DC removed, at the
+    master gain, with the edge fades; and what mastering did (`Mastered`: gain, limiter).
+
+    `score_to_samples` is this bus through the look-ahead limiter (peaks above -1.5 dBTP ducked),
+    so the two differ only where the limiter acted, by at most `Mastered.limiter_db`. Holds
+    two full-length buses: for tests and analysis, not for serving.
+    """
+    frames = round(score.duration * sr)
+    bus = np.zeros((frames, 2), np.float32)
+    analysis = Analysis(frames, sr=sr)
+    mix(score, bus, sr=sr, reverb=Reverb(sr=sr, frames=frames), on_window=analysis.feed, tones=tones,
+        effects=BusEffects(score.effects, seed=score.seed, sr=sr))
+    mastered = finish(bus.copy(), analysis, sr=sr)
+    premaster(bus, 0, frames=frames, dc=analysis.dc, mastered=mastered, sr=sr)
+    return bus, mastered

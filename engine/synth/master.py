@@ -3,9 +3,13 @@ normalisation to -14 LUFS, and a look-ahead true-peak limiter keeping peaks <= -
 
 The loudness is measured while mixing (`LoudnessMeter` fed window by window); `finish` then
 makes one chunked pass that applies DC, gain, fades and the limiter. Only if the limiter
-worked is loudness measured again (and the pass repeated with a make-up gain).
+worked is loudness measured again (and the pass repeated with a make-up gain). `finish`
+reports what it did (`Mastered`), and `premaster` applies the same DC, gain and fades, without
+the limiter, to a window of the bus or of one stem of it.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
@@ -68,6 +72,27 @@ class Analysis:
         return (self.sums / max(self.frames, 1)).astype(np.float32)
 
 
+@dataclass(frozen=True)
+class Mastered:
+    """What `finish` did to the bus.
+
+    gain: total linear master gain (the product over passes; 1.0 when silent).
+    passes: mastering passes made (each applied the edge fades once); 0: silent, untouched.
+    limiter_db: the largest gain reduction of the limiter, dB (0.0: it never acted).
+    lufs: integrated loudness of the bus before mastering, LUFS.
+    """
+
+    gain: float
+    passes: int
+    limiter_db: float
+    lufs: float
+
+    @property
+    def gain_db(self) -> float:
+        """The master gain in dB."""
+        return float(20.0 * np.log10(self.gain))
+
+
 def _fade(y: np.ndarray, a: int, frames: int, sr: int) -> None:
     """Raised-cosine fade-in over the first FADE_IN s and fade-out over the last FADE_OUT s,
     applied to the frames [a, a + len(y)) of the piece."""
@@ -82,15 +107,16 @@ def _fade(y: np.ndarray, a: int, frames: int, sr: int) -> None:
 
 
 def apply(y: np.ndarray, gain: float, dc: np.ndarray, chunk_peak: np.ndarray, *, sr: int,
-          circular: bool = False) -> float:
+          circular: bool = False) -> tuple[float, float]:
     """y = (y - dc) * gain with fades, ducking frames whose true peak would exceed LIMIT_DBTP.
 
     chunk_peak: sample peak of each CHUNK of y before this call (to skip quiet chunks).
     circular: y is a loop: no fades, and the limiter's look-ahead and hold see round the end to
     the start (and before the start, the end), so its gain joins up where the file repeats.
+    Returns (the energy the limiter removed (sum of squares), its smallest gain (1.0: none)).
     The gain reduction is the running minimum of the needed gain over +-hold (look-ahead and
     hold), smoothed by a moving average of `ramp` frames, so it is reached before each peak and
-    released smoothly after it. Returns the energy the limiter removed (sum of squares).
+    released smoothly after it.
     """
     frames = y.shape[0]
     ceiling = np.float32(db_to_gain(LIMIT_DBTP))
@@ -99,7 +125,7 @@ def apply(y: np.ndarray, gain: float, dc: np.ndarray, chunk_peak: np.ndarray, *,
     margin = hold + ramp + TP_TAPS
     g = np.float32(gain)
     interp = PeakInterpolator()
-    removed = 0.0
+    removed, lowest = 0.0, 1.0
     has_dc = bool(np.abs(dc).max() > 1e-7)
     n_chunks = len(chunk_peak)
     edges = (chunk_peak[-1], chunk_peak[0]) if circular else (0.0, 0.0)
@@ -137,27 +163,45 @@ def apply(y: np.ndarray, gain: float, dc: np.ndarray, chunk_peak: np.ndarray, *,
                 y[a:b, 1] = core[:, 1] * g_core
                 lost = (1.0 - np.square(g_core)) * (np.square(core[:, 0]) + np.square(core[:, 1]))
                 removed += float(lost.sum(dtype=np.float64))
+                lowest = min(lowest, float(g_core.min(initial=1.0)))
         if not circular:
             _fade(y[a:b], a, frames, sr)
         prev = tail if tail is not None else prev[:0]
-    return removed
+    return removed, lowest
 
 
-def finish(y: np.ndarray, analysis: Analysis, *, sr: int, circular: bool = False) -> None:
+def finish(y: np.ndarray, analysis: Analysis, *, sr: int, circular: bool = False) -> Mastered:
     """Master y (float32 (frames, 2)) in place to TARGET_LUFS with true peak <= CEILING_DBTP.
 
     circular: y is a loop (see `apply`)."""
     lufs = analysis.meter.integrated()
     if not np.isfinite(lufs) or lufs < SILENCE_LUFS:
-        return  # silent: nothing to normalise
+        return Mastered(1.0, 0, 0.0, float(lufs))  # silent: nothing to normalise
+    first, total_gain, lowest, passes = float(lufs), 1.0, 1.0, 0
     for _ in range(3):
         gain = db_to_gain(TARGET_LUFS - lufs)
-        removed = apply(y, gain, analysis.dc, analysis.chunk_peak, sr=sr, circular=circular)
+        removed, least = apply(y, gain, analysis.dc, analysis.chunk_peak, sr=sr, circular=circular)
+        total_gain, lowest, passes = total_gain * gain, min(lowest, least), passes + 1
         total = analysis.energy * gain * gain
         if removed <= 0.02 * total:  # at most ~0.1 dB of loudness went into the limiter
-            return
+            break
         # the limiter took audible loudness away: measure again and make it up
         analysis = Analysis.of(y, sr=sr)
         lufs = analysis.meter.integrated()
         if abs(lufs - TARGET_LUFS) < 0.3:
-            return
+            break
+    return Mastered(total_gain, passes, float(-20.0 * np.log10(max(lowest, 1e-9))) + 0.0, first)
+
+
+def premaster(y: np.ndarray, a: int, *, frames: int, dc: np.ndarray, mastered: Mastered, sr: int) -> None:
+    """In place on y (float32 (n, 2)), frames [a, a + n) of a piece of `frames` frames:
+    (y - dc) * mastered.gain with the edge fades of each mastering pass, i.e. what the limiter
+    is given, un-limited. dc: float32 (2,), the mean to remove (a stem's own: they sum to the
+    bus's). A silent piece (0 passes) is left as it is.
+    """
+    if mastered.passes == 0:
+        return
+    y -= dc
+    y *= np.float32(mastered.gain)
+    for _ in range(mastered.passes):
+        _fade(y, a, frames, sr)

@@ -7,10 +7,15 @@ panned (equal power) into the bus and added to the reverb send with the voice's 
 drum hits are added in stereo directly. The reverb's wet output for the window (plus the tail
 carried from earlier windows) goes into the bus, and `on_window` sees the finished frames
 (used for the loudness analysis), so the whole mix is one pass over the bus.
+
+`mix_routed` is the same mix with each part routed to one of several outputs (the stems): each
+output has its own reverb send and reverb instance (the reverb is linear, so the outputs' wet
+signals sum to the full mix's), and the bus effects are split as `BusEffects.process_routed`
+describes, so the outputs sum to the full mix's bus window by window (to float rounding).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -37,7 +42,8 @@ class _Track:
     """
 
     def __init__(self, starts: list[int], lengths: list[int], fetch: Callable[[int], np.ndarray],
-                 gains: list[np.ndarray] | None, pan: tuple[float, float], send: float):
+                 gains: list[np.ndarray] | None, pan: tuple[float, float], send: float, part: int):
+        self.part = part  #: index of its Part in Score.parts
         order = np.argsort(np.asarray(starts, np.int64), kind="stable").tolist()
         self.starts = [starts[i] for i in order]
         self.ends = [starts[i] + lengths[i] for i in order]
@@ -70,7 +76,7 @@ class _Track:
 def _tracks(score: Score, frames: int, sr: int, tones: ToneCache | None) -> list[_Track]:
     bank = NoteBank(sr=sr, tones=tones)
     tracks = []
-    for part in score.parts:
+    for index, part in enumerate(score.parts):
         kit = DrumKit(sr=sr, kit=part.program) if part.is_drum else None
         starts, lengths, gains, hits, notes = [], [], [], [], []
         for note in part.notes:
@@ -91,41 +97,41 @@ def _tracks(score: Score, frames: int, sr: int, tones: ToneCache | None) -> list
         if not starts:
             continue
         if part.is_drum:
-            tracks.append(_Track(starts, lengths, hits.__getitem__, gains, pan_gains(part.pan), kit.send))
+            tracks.append(_Track(starts, lengths, hits.__getitem__, gains, pan_gains(part.pan), kit.send, index))
         else:
             def fetch(i: int, notes: list = notes) -> np.ndarray:
                 return bank.note(*notes[i])
-            tracks.append(_Track(starts, lengths, fetch, None, pan_gains(part.pan), voice_for(part.program).send))
+            tracks.append(_Track(starts, lengths, fetch, None, pan_gains(part.pan), voice_for(part.program).send,
+                                 index))
     return tracks
 
 
-def mix(score: Score, bus: np.ndarray, *, sr: int, reverb: Reverb,
-        on_window: Callable[[np.ndarray, int], None] | None = None,
-        progress: Callable[[float], None] | None = None, tones: ToneCache | None = None,
-        effects: BusEffects | None = None) -> None:
-    """Mix every part of `score` into `bus` (float32 (frames, 2)), overwriting it.
-
-    Windows are mixed in a (2, n) left/right scratch (contiguous rows are much faster than
-    the interleaved bus); `effects` (the bus effects, None: none) process each window, and
-    `on_window(lr, a)` sees each finished window before it is copied into bus[a:a + n].
+def _windows(score: Score, frames: int, *, sr: int, reverbs: Sequence[Reverb], outputs: int,
+             route: Sequence[int] | None, progress: Callable[[float], None] | None,
+             tones: ToneCache | None) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield (a, outs) for each window [a, a + n) of the piece: outs is float32 (outputs, 2, n),
+    left/right rows, each output the dry voices routed to it plus the wet of its reverb (reverbs[g]
+    for output g < len(reverbs)); bus effects are not applied. route[i]: output of score.parts[i]
+    (None: all to output 0). The buffer is reused: use it before asking for the next window.
     """
-    frames = bus.shape[0]
     tracks = _tracks(score, frames, sr, tones)
+    to = [0 if route is None else route[track.part] for track in tracks]
     reverb_scale = np.float32(score.effects.reverb)
-    block = reverb.block
+    block = reverbs[0].block
     mono = np.empty(block, np.float32)
-    send = np.empty(block, np.float32)
-    lr_buf = np.empty((2, block), np.float32)
+    sends = np.empty((outputs, block), np.float32)
+    lr_buf = np.empty((outputs, 2, block), np.float32)
     for a in range(0, frames, block):
         b = min(frames, a + block)
         n = b - a
-        lr = lr_buf[:, :n]
-        lr[:] = 0.0
-        send[:n] = 0.0
-        for track in tracks:
+        outs = lr_buf[:, :, :n]
+        outs[:] = 0.0
+        sends[:, :n] = 0.0
+        for track, g in zip(tracks, to):
             live = track.events_in(a, b)
             if not live:
                 continue
+            lr, send = outs[g], sends[g]
             if track.gains is None:
                 mono[:n] = 0.0
             for i in live:
@@ -146,14 +152,54 @@ def mix(score: Score, bus: np.ndarray, *, sr: int, reverb: Reverb,
                 lr[1] += m * track.pan[1]
                 send[:n] += m * track.send
             track.retire(b)
-        if reverb_scale != 1.0:
-            send[:n] *= reverb_scale
-        reverb.process(send[:n], lr)
+        for g, reverb in enumerate(reverbs):
+            if reverb_scale != 1.0:
+                sends[g, :n] *= reverb_scale
+            reverb.process(sends[g, :n], outs[g])
+        yield a, outs
+        if progress:
+            progress(b / frames)
+
+
+def mix(score: Score, bus: np.ndarray, *, sr: int, reverb: Reverb,
+        on_window: Callable[[np.ndarray, int], None] | None = None,
+        progress: Callable[[float], None] | None = None, tones: ToneCache | None = None,
+        effects: BusEffects | None = None) -> None:
+    """Mix every part of `score` into `bus` (float32 (frames, 2)), overwriting it.
+
+    Windows are mixed in a (2, n) left/right scratch (contiguous rows are much faster than
+    the interleaved bus); `effects` (the bus effects; None: none, as for a loop, which applies
+    them after folding) process each window, and `on_window(lr, a)` sees each finished window
+    before it is copied into bus[a:a + n].
+    """
+    frames = bus.shape[0]
+    for a, outs in _windows(score, frames, sr=sr, reverbs=[reverb], outputs=1, route=None,
+                            progress=progress, tones=tones):
+        lr = outs[0]
         if effects is not None:
             effects.process(lr, a)
         if on_window:
             on_window(lr, a)
+        b = a + lr.shape[1]
         bus[a:b, 0] = lr[0]
         bus[a:b, 1] = lr[1]
-        if progress:
-            progress(b / frames)
+
+
+def mix_routed(score: Score, frames: int, *, sr: int, route: Sequence[int], groups: int,
+               progress: Callable[[float], None] | None = None,
+               tones: ToneCache | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """Mix `score` window by window into `groups` outputs (plus one for the vinyl crackle, last,
+    when the style has it), with every bus effect applied: outs.sum(0) is the window of the bus
+    `mix` makes (to float rounding), before mastering.
+
+    route[i]: output 0..groups-1 of score.parts[i]. Yields (a, outs), outs float32
+    (outputs, 2, n) for frames [a, a + n); the buffer is reused for the next window.
+    """
+    effects = BusEffects(score.effects, seed=score.seed, sr=sr)
+    reverbs = [Reverb(sr=sr, frames=frames) for _ in range(groups)]
+    tapes = [effects.new_tape() for _ in range(groups)] + [None] * effects.has_vinyl
+    outputs = groups + effects.has_vinyl
+    for a, outs in _windows(score, frames, sr=sr, reverbs=reverbs, outputs=outputs, route=route,
+                            progress=progress, tones=tones):
+        effects.process_routed(outs, a, tapes)
+        yield a, outs

@@ -61,7 +61,8 @@ def test_openapi_document(client):
     download = paths[f"{API}/jobs/{{job_id}}/download"]["get"]
     assert set(download["responses"]) >= {"200", "206", "304", "404", "409"}
     for code in ("200", "206"):
-        assert set(download["responses"][code]["content"]) == {"audio/wav", "audio/mpeg", "audio/midi"}
+        assert set(download["responses"][code]["content"]) == {"audio/wav", "audio/mpeg", "audio/midi",
+                                                                 "application/zip"}
     assert set(paths[f"{API}/jobs/{{job_id}}"]["get"]["responses"]) == {"200", "404"}
     body = doc["components"]["schemas"]["Generate"]["properties"]
     assert body["params"]["allOf"] == [{"$ref": "#/components/schemas/Geometry"}]
