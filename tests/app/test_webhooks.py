@@ -10,6 +10,7 @@ import base64
 import http.server
 import json
 import os
+import pathlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -196,6 +197,21 @@ def test_signed_delivery_of_the_job_body(hooks, receiver):
             request["body"], request["headers"])
     wait_for(lambda: not pending(hooks), what="the record to be deleted")
     assert delivered_count("delivered") == before + 1
+
+
+def test_the_readme_receiver_accepts_a_delivery_and_refuses_a_forgery(hooks, receiver, monkeypatch):
+    readme = (pathlib.Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Webhooks"):readme.index("## Playground")]
+    block = section[section.index("      import os"):section.index("any 2xx ends the delivery")]
+    code = "\n".join(line.removeprefix("      ") for line in block.splitlines())
+    monkeypatch.setenv("RESONANT_WEBHOOK_SECRET", SECRET)
+    namespace: dict[str, Any] = {}
+    exec(compile(code + "\n", "README.md", "exec"), namespace)  # noqa: S102 - the snippet as printed
+    post(hooks, {**SHORT, "callback_url": receiver.url()})
+    [request] = receiver.wait(1)
+    assert namespace["receive"](request["body"], request["headers"]) == 204
+    forged = request["body"].replace(b'"complete"', b'"failed"')
+    assert namespace["receive"](forged, request["headers"]) == 400
 
 
 def test_callback_url_is_not_part_of_the_job_and_each_url_gets_a_delivery(hooks, receiver):
