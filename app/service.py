@@ -119,6 +119,12 @@ class State:
             raise ValueError("RESONANT_WEBHOOK_SECRET must be 'whsec_' followed by base64 "
                              f"(Standard Webhooks): {type(err).__name__}") from None
 
+    def ensure_started(self) -> None:
+        """Start this process's background threads (recovery, webhook deliveries) if not yet."""
+        self.recovery.ensure_started()
+        if self.webhooks is not None:
+            self.webhooks.ensure_started()
+
     def shutdown(self) -> None:
         """Stop recovery, webhooks (awaiting attempts under way), the render pool (awaiting
         running renders) and the store's threads."""
@@ -168,9 +174,7 @@ class JobService:
     @property
     def state(self) -> State:
         state: State = current_app.extensions["resonant"]
-        state.recovery.ensure_started()
-        if state.webhooks is not None:
-            state.webhooks.ensure_started()
+        state.ensure_started()
         return state
 
     def health(self) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import http.server
 import json
 import os
 import pathlib
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -339,6 +340,35 @@ def test_a_slow_receiver_never_holds_a_render_thread(make_app, receiver, helpers
         receiver.hold.set()
     wait_for(lambda: "hook-end" in receiver.events, what="the receiver to answer")
     assert receiver.events == ["hook-start", "other job complete", "hook-end"]
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_delivery_loses_nothing(tmp_path, receiver):
+    """Real gunicorn, 2 workers: the worker sending a delivery is SIGKILLed while the receiver
+    holds the request; another worker takes the delivery over and sends it again, same id."""
+    from test_gunicorn import Server
+
+    receiver.hold = threading.Event()
+    env = {"RESONANT_WEBHOOK_SECRET": SECRET, "RESONANT_WEBHOOK_ALLOW_PRIVATE": "1",
+           "RESONANT_WEBHOOK_BACKOFF_SCALE": "0.01"}
+    server = Server(tmp_path / "cache", tmp_path / "gunicorn.log", workers=2, env=env)
+    try:
+        status, job = server.json("POST", f"{API}/generate", {**SHORT, "callback_url": receiver.url()})
+        assert status == 202 and job["callback_url"] == receiver.url()
+        wait_for(lambda: "hook-start" in receiver.events, what="the first attempt")
+        [claim] = (tmp_path / "cache" / "webhooks" / "claims").glob("*.json")
+        pid = int(json.loads(claim.read_text())["owner"].split(":")[1])
+        assert pid != server.proc.pid
+        os.kill(pid, signal.SIGKILL)
+        receiver.hold.set()
+        requests = receiver.wait(2)
+        assert len({r["headers"]["webhook-id"] for r in requests}) == 1
+        assert all(verify(r)["job_id"] == job["job_id"] for r in requests)
+        wait_for(lambda: not list((tmp_path / "cache" / "webhooks" / "pending").glob("*.json")),
+                 what="the record to be deleted")
+    finally:
+        receiver.hold.set()
+        server.stop()
 
 
 # -- the address rule (SSRF) ---------------------------------------------------------------
