@@ -192,7 +192,7 @@ class GenerateSchema(ma.Schema):
                        "the job: the same request with another (or no) callback_url is the same job, and each "
                        "URL gets its own delivery. Needs RESONANT_WEBHOOK_SECRET on the server (else 422). "
                        "Addresses that are not public are refused when delivering (unless the server allows "
-                       "them). API only: the engine CLI has no callbacks.",
+                       "them). POST /preview ignores it (it answers with the file). API only: the engine CLI has no callbacks.",
         "format": "uri", "maxLength": CALLBACK_URL_MAX_CHARS, "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://",
         "example": "https://example.com/hooks/resonant"})
 

@@ -139,6 +139,10 @@ class Dispatcher:
         pool = self._pool
         if pool is not None and self._pid == os.getpid():
             pool.shutdown(wait=True, cancel_futures=True)
+            with self._lock:
+                cancelled = list(self._in_flight)
+            for name in cancelled:  # claimed but never started: free them for the next process
+                self._finish(name)
 
     def wake(self) -> None:
         """Scan now rather than at the next interval (a callback was registered)."""
