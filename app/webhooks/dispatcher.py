@@ -114,8 +114,9 @@ class Dispatcher:
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._in_flight: set[str] = set()
-        #: record name -> (mtime_ns, due_s): records not due are not read again until they change
-        self._not_due: dict[str, tuple[int, float]] = {}
+        #: record name -> ((inode, mtime_ns), record): parsed again only when its file changed
+        #: (a stale memo is harmless: a record is read again from disk once claimed)
+        self._records: dict[str, tuple[tuple[int, int], Delivery]] = {}
 
     def path(self, name: str) -> str:
         return self.disk.path(os.path.join("webhooks", "pending"), f"{name}.json")
@@ -179,7 +180,7 @@ class Dispatcher:
         except FileNotFoundError:
             return 0
         names = {entry.name[:-5] for entry in entries}
-        self._not_due = {name: memo for name, memo in self._not_due.items() if name in names}
+        self._records = {name: memo for name, memo in self._records.items() if name in names}
         for entry in entries:
             if self._stop.is_set():
                 break
@@ -190,22 +191,23 @@ class Dispatcher:
                 if name in self._in_flight or len(self._in_flight) >= self.max_sends:
                     continue
             try:
-                mtime_ns = entry.stat().st_mtime_ns
+                identity = (entry.inode(), entry.stat().st_mtime_ns)
             except FileNotFoundError:
                 continue
-            memo = self._not_due.get(name)
-            if memo is not None and memo[0] == mtime_ns and memo[1] > now_s:
-                continue
-            record = Delivery.from_dict(read_json(entry.path))
-            if record is None:
-                if os.path.exists(entry.path):  # (else: another worker just finished it)
-                    self._drop(name, "error", f"webhook record {entry.path} is unreadable: dropped")
-                continue
+            memo = self._records.get(name)
+            if memo is not None and memo[0] == identity:
+                record: Delivery | None = memo[1]
+            else:
+                record = Delivery.from_dict(read_json(entry.path))
+                if record is None:
+                    if os.path.exists(entry.path):  # (else: another worker just finished it)
+                        self._drop(name, "error", f"webhook record {entry.path} is unreadable: dropped")
+                    continue
+                self._records[name] = (identity, record)
             if record.event is None:
                 self._settle(name, record, now_s)
                 continue
             if record.due_s > now_s:
-                self._not_due[name] = (mtime_ns, record.due_s)
                 continue
             started += self._start(name)
         return started
@@ -300,7 +302,7 @@ class Dispatcher:
         log.log(level, "%s", message)
         metrics.webhook_delivery(outcome)
         unlink_quietly(self.path(name))
-        self._not_due.pop(name, None)
+        self._records.pop(name, None)
 
     def _drop_url(self, url: str) -> None:
         """After a 410: delete every other pending record for `url` (waiting or not)."""
