@@ -260,6 +260,18 @@ def test_500s_are_retried_with_the_same_webhook_id(hooks, receiver):
     assert delivered_count("retry") == retries + 2 and delivered_count("delivered") == delivered + 1
 
 
+def test_a_receiver_failing_for_24_hours_expires_the_delivery(make_app, receiver, helpers):
+    receiver.script["/hook"] = [(500, {})] * 10_000
+    client = make_app(**{**HOOKS, "RESONANT_WEBHOOK_BACKOFF_SCALE": 1e-5}).test_client()  # 24 h -> 0.86 s
+    helpers.ApiHelper(client).complete(SHORT)  # (so the shrunk horizon is not spent waiting for the render)
+    expired = delivered_count("expired")
+    post(client, {**SHORT, "callback_url": receiver.url()})
+    wait_for(lambda: delivered_count("expired") == expired + 1, what="the delivery to expire")
+    assert not pending(client)
+    requests = receiver.requests()
+    assert len(requests) >= 2 and len({r["headers"]["webhook-id"] for r in requests}) == 1
+
+
 def test_410_stops_deliveries_to_that_url(hooks, receiver):
     receiver.script["/hook"] = [(410, {})]
     gone = delivered_count("gone")
