@@ -188,7 +188,7 @@ class Dispatcher:
                 continue
             name = entry.name[:-5]
             with self._lock:
-                if name in self._in_flight or len(self._in_flight) >= self.max_sends:
+                if name in self._in_flight:
                     continue
             try:
                 identity = (entry.inode(), entry.stat().st_mtime_ns)
@@ -209,6 +209,9 @@ class Dispatcher:
                 continue
             if record.due_s > now_s:
                 continue
+            with self._lock:
+                if len(self._in_flight) >= self.max_sends:
+                    continue  # every send thread busy: this one waits for a later round
             started += self._start(name)
         return started
 
