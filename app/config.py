@@ -15,6 +15,11 @@ def _int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def _float(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    return float(value) if value else default
+
+
 def _default_presets_path() -> str:
     from engine.presets import default_presets_path
 
@@ -51,6 +56,16 @@ class Config:
     RESONANT_RATE_LIMIT = os.environ.get("RESONANT_RATE_LIMIT", "")
     #: Where rate-limit counters live: memory:// is per worker process; redis://... is shared.
     RESONANT_RATE_LIMIT_STORAGE = os.environ.get("RESONANT_RATE_LIMIT_STORAGE") or "memory://"
+    #: Standard Webhooks signing secret, "whsec_" + base64 of 24-64 random bytes; empty: requests
+    #: carrying a callback_url are refused with 422.
+    RESONANT_WEBHOOK_SECRET = os.environ.get("RESONANT_WEBHOOK_SECRET", "")
+    #: "1": webhooks may go to loopback, private, link-local and reserved addresses (tests and
+    #: private deployments); otherwise such addresses are refused after DNS resolution.
+    RESONANT_WEBHOOK_ALLOW_PRIVATE = os.environ.get("RESONANT_WEBHOOK_ALLOW_PRIVATE", "") == "1"
+    #: Seconds a webhook delivery may take to connect, and to wait for each read of the response.
+    RESONANT_WEBHOOK_TIMEOUT = _float("RESONANT_WEBHOOK_TIMEOUT", 5.0)
+    #: Factor on the retry schedule (5 s, 30 s, 5 min, 30 min, then hourly for 24 h); tests shrink it.
+    RESONANT_WEBHOOK_BACKOFF_SCALE = _float("RESONANT_WEBHOOK_BACKOFF_SCALE", 1.0)
 
     #: Request bodies larger than this are refused with 413 (also chunked ones).
     MAX_CONTENT_LENGTH = 64 * 1024

@@ -117,9 +117,10 @@ def on_exit(server):
 def post_worker_init(worker):
     """Import the engine (numpy, scipy, encoders: about 1 s) before the worker takes requests,
     so the first render a client asks of each worker does not pay for it; start recovery
-    (which, with Redis, republishes this host's specs at start)."""
+    (which, with Redis, republishes this host's specs at start) and webhook deliveries (pending
+    ones resume after a restart without waiting for a request)."""
     import engine.render  # noqa: F401
 
     state = getattr(worker.wsgi, "extensions", {}).get("resonant")
     if state is not None:
-        state.recovery.ensure_started()
+        state.ensure_started()

@@ -17,6 +17,9 @@ start), so prometheus_client keeps each worker's values in its own mmap file the
     resonant_hash_mismatches_total                               counter: render differs from done
     resonant_redis_errors_total                                  counter: failed Redis commands
     resonant_jobs_recovered_total                                counter: orphaned jobs re-queued
+    resonant_webhook_deliveries_total{outcome}                   counter: webhook attempts and ends:
+        delivered | retry (a failed attempt, tried again) | gone (410) | refused (address or URL)
+        | expired (24 h of retries, or the job never finished) | error (a bug or an unreadable record)
 
 `endpoint` is the URL rule (e.g. /api/v1/jobs/<job_id:job_id>), never the raw path, so bad
 clients cannot blow up the number of series.
@@ -57,6 +60,8 @@ RERENDERS = Counter("resonant_rerenders_on_miss_total", "Done jobs rendered agai
 MISMATCHES = Counter("resonant_hash_mismatches_total", "Renders whose SHA-256 differs from the done record")
 REDIS_ERRORS = Counter("resonant_redis_errors_total", "Redis commands that failed or timed out")
 RECOVERED = Counter("resonant_jobs_recovered_total", "Pending jobs nobody rendered, queued by recovery")
+WEBHOOKS = Counter("resonant_webhook_deliveries_total", "Webhook delivery attempts and ends, by outcome",
+                   ["outcome"])
 OUTCOMES = Counter("resonant_jobs_finished_total", "Renders finished, by outcome", ["outcome"])
 
 
@@ -71,6 +76,10 @@ def observe_render(fmt: str, seconds: float) -> None:
 
 def job_finished(outcome: str) -> None:
     OUTCOMES.labels(outcome).inc()
+
+
+def webhook_delivery(outcome: str) -> None:
+    WEBHOOKS.labels(outcome).inc()
 
 
 def lease_takeover() -> None:

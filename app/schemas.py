@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
+import urllib.parse
 from typing import Any, ClassVar
 
 import marshmallow as ma
@@ -116,6 +117,23 @@ def _key_name(value: str) -> None:
         raise ma.ValidationError(f"must be {err.allowed}") from None
 
 
+#: Longest callback_url accepted (characters).
+CALLBACK_URL_MAX_CHARS = 2048
+CALLBACK_URL_RULE = f"must be an http or https URL with a host, of at most {CALLBACK_URL_MAX_CHARS} characters"
+
+
+def _callback_url(value: str) -> None:
+    if len(value) > CALLBACK_URL_MAX_CHARS or any(ch.isspace() or ord(ch) < 32 for ch in value):
+        raise ma.ValidationError(CALLBACK_URL_RULE)
+    try:
+        parts = urllib.parse.urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise ma.ValidationError(CALLBACK_URL_RULE) from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ma.ValidationError(CALLBACK_URL_RULE)
+
+
 class GeometrySchema(ma.Schema):
     """Geometry parameters; any field left out takes its documented default."""
 
@@ -178,6 +196,15 @@ class GenerateSchema(ma.Schema):
                        "final cadence, the last bar leading into the first and the end's reverb and release "
                        "tails folded onto the start (default false). WAV is sample-exact; MP3 adds the "
                        "encoder's delay and padding (see README)"})
+    callback_url = StrictString(allow_none=True, validate=_callback_url, metadata={
+        "description": "Webhook: this URL is sent the job body (POST, signed with Standard Webhooks) when the "
+                       "job is complete or failed, at least once, retried with backoff for 24 h. Not part of "
+                       "the job: the same request with another (or no) callback_url is the same job, and each "
+                       "URL gets its own delivery. Needs RESONANT_WEBHOOK_SECRET on the server (else 422). "
+                       "Addresses that are not public are refused when delivering (unless the server allows "
+                       "them). POST /preview ignores it (it answers with the file). API only: the engine CLI has no callbacks.",
+        "format": "uri", "maxLength": CALLBACK_URL_MAX_CHARS, "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://",
+        "example": "https://example.com/hooks/resonant"})
 
 
 class ParamsOutSchema(ma.Schema):
@@ -212,6 +239,15 @@ class JobSchema(ma.Schema):
     format = fields.String(required=True, validate=validate.OneOf(FORMATS))
     download_url = fields.String(metadata={"description": "Present when status is complete"})
     error = fields.String(metadata={"description": "Present when status is failed"})
+
+
+class AcceptedJobSchema(JobSchema):
+    """The answer to POST /generate: the job, and the callback_url this request registered."""
+
+    callback_url = fields.String(metadata={"description": (
+        "Present when the request carried a callback_url: it is registered and will be sent the job "
+        "body when the job is complete or failed (also when it already is). Only in this answer: "
+        "GET /jobs/{job_id} is shared by every caller and never shows it.")})
 
 
 class PresetSchema(ma.Schema):

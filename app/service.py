@@ -6,6 +6,7 @@ runner starts its threads lazily in the worker process that first needs them.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from flask import Flask, current_app
+from standardwebhooks.webhooks import EmptyWebhookSecretError
 
 from app import metrics
 from app.config import resolve_presets_path
@@ -29,6 +31,8 @@ from app.jobstore import JobStore, make_job_store
 from app.runner import BUSY, MISMATCH, UNAVAILABLE, RenderFn, Runner, engine_render
 from app.runner import FAILED as RENDER_FAILED
 from app.store import is_job_id
+from app.webhooks.dispatcher import Dispatcher
+from app.webhooks.schedule import Backoff
 from engine.errors import ParameterError
 from engine.presets import PresetCatalog, load_presets
 from engine.resolve import resolve_request
@@ -98,10 +102,36 @@ class State:
         #: job id -> JSON body of the complete job (it never changes; polled often)
         self.complete_bodies: dict[str, bytes] = {}
         self.preview_timeout = float(config["RESONANT_PREVIEW_TIMEOUT"])
+        #: delivers callback_url webhooks; None without RESONANT_WEBHOOK_SECRET (callbacks refused)
+        self.webhooks = self._make_dispatcher(config, stale_after_s=stale)
+
+    def _make_dispatcher(self, config: Any, *, stale_after_s: float) -> Dispatcher | None:
+        secret = str(config.get("RESONANT_WEBHOOK_SECRET") or "")
+        if not secret:
+            return None
+        try:
+            return Dispatcher(
+                self.job_store.disk, self.finished_body, secret=secret,
+                allow_private=bool(config.get("RESONANT_WEBHOOK_ALLOW_PRIVATE")),
+                timeout_s=float(config.get("RESONANT_WEBHOOK_TIMEOUT", 5.0)),
+                backoff=Backoff(scale=float(config.get("RESONANT_WEBHOOK_BACKOFF_SCALE", 1.0))),
+                stale_after_s=stale_after_s)
+        except (ValueError, EmptyWebhookSecretError) as err:  # binascii.Error is a ValueError
+            raise ValueError("RESONANT_WEBHOOK_SECRET must be 'whsec_' followed by base64 "
+                             f"(Standard Webhooks): {type(err).__name__}") from None
+
+    def ensure_started(self) -> None:
+        """Start this process's background threads (recovery, webhook deliveries) if not yet."""
+        self.recovery.ensure_started()
+        if self.webhooks is not None:
+            self.webhooks.ensure_started()
 
     def shutdown(self) -> None:
-        """Stop recovery, the render pool (awaiting running renders) and the store's threads."""
+        """Stop recovery, webhooks (awaiting attempts under way), the render pool (awaiting
+        running renders) and the store's threads."""
         self.recovery.stop()
+        if self.webhooks is not None:
+            self.webhooks.stop()
         self.runner.shutdown(wait=True, cancel_queued=True)
         self.job_store.close()
 
@@ -116,6 +146,17 @@ class State:
         if store.lease_live(spec.id):
             return Job(spec, PROCESSING)
         return Job(spec, PENDING)  # queued, or waiting for recovery to queue it
+
+    def finished_body(self, job_id: str) -> tuple[str, str] | None:
+        """(status, job body JSON as GET /jobs/{id} sends it) of a complete or failed job, else
+        None: what a webhook delivers."""
+        spec = self.job_store.load_spec(job_id) if is_job_id(job_id) else None
+        if spec is None:
+            return None
+        job = self.status(spec)
+        if job.status not in (COMPLETE, FAILED):
+            return None
+        return job.status, json.dumps(job.to_dict(), separators=(",", ":"))
 
     def load(self, job_id: str) -> RenderSpec:
         """The spec of a known job; JobNotFound otherwise."""
@@ -134,7 +175,7 @@ class JobService:
     @property
     def state(self) -> State:
         state: State = current_app.extensions["resonant"]
-        state.recovery.ensure_started()
+        state.ensure_started()
         return state
 
     def health(self) -> dict[str, Any]:
@@ -165,17 +206,25 @@ class JobService:
         )
 
     # -- jobs ---------------------------------------------------------------------------
-    def submit(self, spec: RenderSpec) -> Job:
+    def submit(self, spec: RenderSpec, *, callback_url: str | None = None) -> Job:
         """Record the job durably, then make sure something renders it (PoolFull -> 503).
 
         A failed job is retried: its failure record is cleared and it is queued again.
+        `callback_url` is registered (durably) for the job's next outcome, or for its current
+        one when it is already complete; it is not part of the job.
         """
         state = self.state
+        if callback_url is not None and state.webhooks is None:
+            raise ParameterError("callback_url", "", message=(
+                "'callback_url' cannot be used: this server has no webhook secret "
+                "(RESONANT_WEBHOOK_SECRET)"))
         state.job_store.save_spec(spec)
         job = state.status(spec)
         if job.status == FAILED:
             state.job_store.clear_failure(spec.id)
             job = state.status(spec)
+        if callback_url is not None and state.webhooks is not None:
+            state.webhooks.register(spec.id, callback_url)
         metrics.cache_lookup("job", hit=job.status == COMPLETE)
         if job.status == PENDING:
             state.runner.submit(spec)

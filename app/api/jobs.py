@@ -7,7 +7,7 @@ from flask import Response
 
 from app.api import BINARY, ApiBlueprint
 from app.api.files import send_download
-from app.schemas import GenerateSchema, JobSchema
+from app.schemas import AcceptedJobSchema, GenerateSchema, JobSchema
 from app.service import COMPLETE, job_service
 
 blp = ApiBlueprint("jobs", __name__, url_prefix="/api/v1", description="Generation jobs")
@@ -20,17 +20,19 @@ LOCATION = {"Location": {"description": "URL of the job", "schema": {"type": "st
 
 @blp.route("/generate", methods=["POST"])
 @blp.arguments(GenerateSchema)
-@blp.response(202, JobSchema, headers=LOCATION, description=(
+@blp.response(202, AcceptedJobSchema, headers=LOCATION, description=(
     "Accepted: the job is new, pending, processing, or a failed job queued again. "
-    "Poll the Location."))
-@blp.alt_response(200, schema=JobSchema, headers=LOCATION, success=True, description=(
+    "Poll the Location (or wait for the callback_url)."))
+@blp.alt_response(200, schema=AcceptedJobSchema, headers=LOCATION, success=True, description=(
     "The identical job already exists and is complete (with its download_url)."))
 @blp.errors(400, 413, 422, 503)
 def generate(body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Submit a generation job; the same request always yields the same job."""
-    job = job_service.submit(job_service.resolve(body))
+    callback_url = body.get("callback_url")
+    job = job_service.submit(job_service.resolve(body), callback_url=callback_url)
     status = 200 if job.status == COMPLETE else 202
-    return job.to_dict(), status, {"Location": f"/api/v1/jobs/{job.spec.id}"}
+    answer = job.to_dict() if callback_url is None else {**job.to_dict(), "callback_url": callback_url}
+    return answer, status, {"Location": f"/api/v1/jobs/{job.spec.id}"}
 
 
 @blp.route("/jobs/<job_id:job_id>", methods=["GET"])

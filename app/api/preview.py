@@ -21,5 +21,5 @@ blp = ApiBlueprint("preview", __name__, url_prefix="/api/v1", description="Synch
 @blp.alt_response(200, schema=BINARY, description="Stems ZIP", content_type="application/zip", success=True)
 @blp.errors(400, 413, 422, 503)
 def preview(body: dict[str, Any]) -> Response:
-    """Render a 5-second preview (duration_seconds is ignored) and return the file itself."""
+    """Render a 5-second preview (duration_seconds and callback_url are ignored) and return the file itself."""
     return send_download(job_service.preview(job_service.resolve(body)), conditional=False)

@@ -32,11 +32,12 @@ def free_port() -> int:
 class Server:
     """A gunicorn process tree on a loopback port, spoken to one connection per request."""
 
-    def __init__(self, cache_dir: pathlib.Path, log_path: pathlib.Path, workers: int = 3):
+    def __init__(self, cache_dir: pathlib.Path, log_path: pathlib.Path, workers: int = 3,
+                 env: dict[str, str] | None = None):
         self.port = free_port()
         self.cache_dir = cache_dir
         env = {**os.environ, "RESONANT_CACHE_DIR": str(cache_dir), "RESONANT_POOL_SIZE": "2",
-               "RESONANT_BIND": f"127.0.0.1:{self.port}", "WEB_CONCURRENCY": str(workers)}
+               "RESONANT_BIND": f"127.0.0.1:{self.port}", "WEB_CONCURRENCY": str(workers), **(env or {})}
         self.log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [str(GUNICORN), "--config", "app/gunicorn_conf.py", "wsgi:app"],

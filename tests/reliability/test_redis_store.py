@@ -2,9 +2,12 @@
 compare-and-act scripts, done records written once, republish, and a Redis that is gone."""
 from __future__ import annotations
 
+import base64
 import hashlib
+import http.server
 import json
 import os
+import threading
 import time
 
 import pytest
@@ -15,6 +18,7 @@ from app import create_app
 from app.claims import HOST
 from app.domain import StoreUnavailable
 from app.jobstore import RedisJobStore
+from app.runner import engine_render
 from app.store import Store
 
 
@@ -22,10 +26,10 @@ from app.store import Store
 def make_app(tmp_path, redis_server):
     made = []
 
-    def make(name: str = "a", **settings):
+    def make(name: str = "a", *, render=None, **settings):
         app = create_app({"TESTING": True, "RESONANT_CACHE_DIR": str(tmp_path / name),
                           "RESONANT_REDIS_URL": redis_server.url, "RESONANT_POOL_SIZE": 2,
-                          "RESONANT_CLAIM_STALE_SECONDS": 2, **settings})
+                          "RESONANT_CLAIM_STALE_SECONDS": 2, **settings}, render=render)
         app.test_client_class = BufferedClient
         made.append(app)
         return app
@@ -136,3 +140,56 @@ def test_redis_gone_is_503_with_retry_after_and_healthz_says_so(tmp_path):
             app.extensions["resonant"].job_store.done("a" * 32)
     finally:
         app.extensions["resonant"].shutdown()
+
+
+def test_a_callback_taken_by_one_host_is_delivered_when_another_host_renders_the_job(make_app):
+    """Host A accepts the callback_url while host B holds the job's lease and renders it: A's
+    webhook dispatcher learns from Redis that the job is complete and delivers it, signed."""
+    from standardwebhooks import Webhook
+
+    secret = "whsec_" + base64.b64encode(b"a secret shared by both hosts!!!").decode()
+    received: list[tuple[bytes, dict[str, str]]] = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append((self.rfile.read(int(self.headers["Content-Length"])), dict(self.headers.items())))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    rendering, release = threading.Event(), threading.Event()
+    a_rendered: list[str] = []
+
+    def b_render(spec, **kwargs):
+        rendering.set()
+        release.wait(timeout=30)
+        return engine_render(spec, **kwargs)
+
+    def a_render(spec, **kwargs):
+        a_rendered.append(spec.id)
+        return engine_render(spec, **kwargs)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        hooks = {"RESONANT_WEBHOOK_SECRET": secret, "RESONANT_WEBHOOK_ALLOW_PRIVATE": True}
+        a = make_app("a", render=a_render, **hooks).test_client()
+        b = make_app("b", render=b_render, **hooks).test_client()
+        job_id = b.post(f"{API}/generate", json=CHEAP).json["job_id"]
+        assert rendering.wait(timeout=30)
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        reply = a.post(f"{API}/generate", json={**CHEAP, "callback_url": url})
+        assert reply.json["job_id"] == job_id and reply.json["status"] == "processing"
+        release.set()
+        wait_for(lambda: received, timeout=30, what="the delivery")
+        body, headers = received[0]
+        assert Webhook(secret).verify(body, headers)["status"] == "complete"
+        assert a_rendered == []
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
+        thread.join()
