@@ -175,9 +175,6 @@ class RenderSpec:
         object.__setattr__(self, "variation", int(variation))
         if not isinstance(self.loop, bool):
             raise ParameterError("loop", "true or false")
-        if self.loop and self.format == "stems":
-            raise ParameterError("loop", "false with format stems (a loop comes as wav, mp3 or midi)",
-                                 "'loop' must be false with format 'stems': loops are rendered as wav, mp3 or midi")
         if self.sample_rate != SAMPLE_RATE:
             raise ParameterError("sample_rate", str(SAMPLE_RATE))
         values = {**geometry, "tempo": float(tempo), "duration_seconds": float(duration)}

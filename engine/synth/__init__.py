@@ -18,6 +18,7 @@ import numpy as np
 
 from engine.score import Score
 from engine.synth.effects import BusEffects
+from engine.synth.loop import looped_mix
 from engine.synth.master import Analysis, Mastered, finish, premaster
 from engine.synth.mix import mix
 from engine.synth.reverb import Reverb
@@ -25,8 +26,6 @@ from engine.synth.tonecache import ToneCache
 
 __all__ = ["Mastered", "ToneCache", "score_to_bus", "score_to_samples"]
 
-LOOP_TAIL = 4.0  #: seconds a loop is mixed past its end: the longest reverb, release or cymbal ring
-PRIME_FRAMES = 4096  #: frames of a loop's end the bus filters run over before its start
 
 
 def score_to_samples(score: Score, *, sr: int = 44100,
@@ -46,7 +45,7 @@ def score_to_samples(score: Score, *, sr: int = 44100,
 
     effects = BusEffects(score.effects, seed=score.seed, sr=sr)
     if score.loop:
-        bus = _looped_mix(score, frames, sr=sr, effects=effects, progress=mixed, tones=tones)
+        bus = looped_mix(score, frames, sr=sr, effects=effects, progress=mixed, tones=tones)
         analysis = Analysis.of(bus, sr=sr)
     else:
         bus = np.zeros((frames, 2), np.float32)
@@ -59,25 +58,6 @@ def score_to_samples(score: Score, *, sr: int = 44100,
     return bus
 
 
-def _looped_mix(score: Score, frames: int, *, sr: int, effects: BusEffects,
-                progress: Callable[[float], None], tones: ToneCache | None) -> np.ndarray:
-    """A loop's mix (float32 (frames, 2), before mastering): mixed LOOP_TAIL seconds past the
-    end, the sound ringing past the end (reverb, releases, cymbals) added onto the start as many
-    times round as it lasts, then the bus effects over the folded bus, their filters started
-    from the loop's end."""
-    total = frames + round(LOOP_TAIL * sr)
-    bus = np.zeros((total, 2), np.float32)
-    mix(score, bus, sr=sr, reverb=Reverb(sr=sr, frames=total), progress=progress, tones=tones)
-    for a in range(frames, total, frames):
-        n = min(frames, total - a)
-        bus[:n] += bus[a:a + n]
-    bus = bus[:frames]
-    if effects.active:
-        effects.prime(np.ascontiguousarray(bus[-min(frames, PRIME_FRAMES):].T))
-        effects.process_bus(bus)
-    return bus
-
-
 def score_to_bus(score: Score, *, sr: int = 44100, tones: ToneCache | None = None) -> tuple[np.ndarray, Mastered]:
     """The full mix of `score` as the limiter sees it: float32 (frames, 2), DC removed, at the
     master gain, with the edge fades; and what mastering did (`Mastered`: gain, limiter).
@@ -87,10 +67,15 @@ def score_to_bus(score: Score, *, sr: int = 44100, tones: ToneCache | None = Non
     two full-length buses: for tests and analysis, not for serving.
     """
     frames = round(score.duration * sr)
-    bus = np.zeros((frames, 2), np.float32)
-    analysis = Analysis(frames, sr=sr)
-    mix(score, bus, sr=sr, reverb=Reverb(sr=sr, frames=frames), on_window=analysis.feed, tones=tones,
-        effects=BusEffects(score.effects, seed=score.seed, sr=sr))
-    mastered = finish(bus.copy(), analysis, sr=sr)
-    premaster(bus, 0, frames=frames, dc=analysis.dc, mastered=mastered, sr=sr)
+    effects = BusEffects(score.effects, seed=score.seed, sr=sr)
+    if score.loop:
+        bus = looped_mix(score, frames, sr=sr, effects=effects, progress=lambda _f: None, tones=tones)
+        analysis = Analysis.of(bus, sr=sr)
+    else:
+        bus = np.zeros((frames, 2), np.float32)
+        analysis = Analysis(frames, sr=sr)
+        mix(score, bus, sr=sr, reverb=Reverb(sr=sr, frames=frames), on_window=analysis.feed, tones=tones,
+            effects=effects)
+    mastered = finish(bus.copy(), analysis, sr=sr, circular=score.loop)
+    premaster(bus, 0, frames=frames, dc=analysis.dc, mastered=mastered, sr=sr, circular=score.loop)
     return bus, mastered

@@ -40,6 +40,10 @@ class _Tape:
         """Filter lr (float32 (2, n)) in place."""
         lr[:], self.zi = signal.sosfilt(self.sos, lr, axis=1, zi=self.zi)
 
+    def prime(self, lr: np.ndarray) -> None:
+        """Run over lr (float32 (2, n)) without changing it: the state that audio leaves."""
+        _, self.zi = signal.sosfilt(self.sos, lr, axis=1, zi=self.zi)
+
 
 class BusEffects:
     """The drive, tape and vinyl of one render (state carried across windows)."""
@@ -70,7 +74,7 @@ class BusEffects:
         """Run the tape filter over lr (float32 (2, n)), the frames just before the first window,
         so it starts in the state a loop's end leaves it in (lr is not changed)."""
         if self._tape is not None:
-            _, self._tape.zi = signal.sosfilt(self._tape.sos, lr, axis=1, zi=self._tape.zi)
+            self._tape.prime(lr)
 
     def process_bus(self, bus: np.ndarray, *, window: int = 1 << 15) -> None:
         """Apply the effects in place to a whole bus (float32 (frames, 2)), window by window."""

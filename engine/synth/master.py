@@ -193,15 +193,16 @@ def finish(y: np.ndarray, analysis: Analysis, *, sr: int, circular: bool = False
     return Mastered(total_gain, passes, float(-20.0 * np.log10(max(lowest, 1e-9))) + 0.0, first)
 
 
-def premaster(y: np.ndarray, a: int, *, frames: int, dc: np.ndarray, mastered: Mastered, sr: int) -> None:
+def premaster(y: np.ndarray, a: int, *, frames: int, dc: np.ndarray, mastered: Mastered, sr: int,
+              circular: bool = False) -> None:
     """In place on y (float32 (n, 2)), frames [a, a + n) of a piece of `frames` frames:
-    (y - dc) * mastered.gain with the edge fades of each mastering pass, i.e. what the limiter
-    is given, un-limited. dc: float32 (2,), the mean to remove (a stem's own: they sum to the
-    bus's). A silent piece (0 passes) is left as it is.
+    (y - dc) * mastered.gain with the edge fades of each mastering pass (none for a loop,
+    `circular`), i.e. what the limiter is given, un-limited. dc: float32 (2,), the mean to
+    remove (a stem's own: they sum to the bus's). A silent piece (0 passes) is left as it is.
     """
     if mastered.passes == 0:
         return
     y -= dc
     y *= np.float32(mastered.gain)
-    for _ in range(mastered.passes):
+    for _ in range(0 if circular else mastered.passes):
         _fade(y, a, frames, sr)

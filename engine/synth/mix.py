@@ -16,6 +16,7 @@ describes, so the outputs sum to the full mix's bus window by window (to float r
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -185,21 +186,55 @@ def mix(score: Score, bus: np.ndarray, *, sr: int, reverb: Reverb,
         bus[a:b, 1] = lr[1]
 
 
+@dataclass(frozen=True)
+class LoopFold:
+    """What a loop's outputs ring past its end, to be added onto its start (engine.synth.stems).
+
+    tail: frames mixed past the end (the reverbs are sized for frames + tail). fold: float32
+    (outputs, 2, head), the overhang of each output folded onto frames [0, head), before bus
+    effects. ends: float32 (outputs, 2, m), each output's last m frames (folded), which the
+    tape filters run over before the start, as they do for the full mix.
+    """
+
+    tail: int
+    fold: np.ndarray
+    ends: np.ndarray
+
+
 def mix_routed(score: Score, frames: int, *, sr: int, route: Sequence[int], groups: int,
                progress: Callable[[float], None] | None = None,
-               tones: ToneCache | None = None) -> Iterator[tuple[int, np.ndarray]]:
+               tones: ToneCache | None = None, loop: LoopFold | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """Mix `score` window by window into `groups` outputs (plus one for the vinyl crackle, last,
     when the style has it), with every bus effect applied: outs.sum(0) is the window of the bus
-    `mix` makes (to float rounding), before mastering.
+    `mix` makes (to float rounding), before mastering; with `loop`, of the looped bus (its
+    overhang added onto the start before the effects, the filters started from its end).
 
     route[i]: output 0..groups-1 of score.parts[i]. Yields (a, outs), outs float32
     (outputs, 2, n) for frames [a, a + n); the buffer is reused for the next window.
     """
     effects = BusEffects(score.effects, seed=score.seed, sr=sr)
-    reverbs = [Reverb(sr=sr, frames=frames) for _ in range(groups)]
+    reverbs = [Reverb(sr=sr, frames=frames + (loop.tail if loop else 0)) for _ in range(groups)]
     tapes = [effects.new_tape() for _ in range(groups)] + [None] * effects.has_vinyl
+    if loop is not None:
+        for tape, end in zip(tapes, loop.ends):
+            if tape is not None:
+                tape.prime(end)
     outputs = groups + effects.has_vinyl
     for a, outs in _windows(score, frames, sr=sr, reverbs=reverbs, outputs=outputs, route=route,
                             progress=progress, tones=tones):
+        if loop is not None and a < loop.fold.shape[2]:
+            n = min(outs.shape[2], loop.fold.shape[2] - a)
+            outs[:, :, :n] += loop.fold[:, :, a:a + n]
         effects.process_routed(outs, a, tapes)
         yield a, outs
+
+
+def routed_windows(score: Score, frames: int, *, sr: int, route: Sequence[int], groups: int,
+                   reverb_frames: int, progress: Callable[[float], None] | None = None,
+                   tones: ToneCache | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """`mix_routed`'s windows before any bus effect (and no vinyl output): (a, outs), outs
+    float32 (groups, 2, n), each group's voices and the wet of its own reverb, sized for
+    `reverb_frames` frames (so a later `mix_routed` of a loop mixes the same windows)."""
+    reverbs = [Reverb(sr=sr, frames=reverb_frames) for _ in range(groups)]
+    yield from _windows(score, frames, sr=sr, reverbs=reverbs, outputs=groups, route=route,
+                        progress=progress, tones=tones)

@@ -32,8 +32,10 @@ import numpy as np
 
 from engine.encode import to_int16
 from engine.score import Score
+from engine.synth.effects import BusEffects
+from engine.synth.loop import LOOP_TAIL, PRIME_FRAMES
 from engine.synth.master import Analysis, Mastered, finish, premaster
-from engine.synth.mix import mix_routed
+from engine.synth.mix import LoopFold, mix_routed, routed_windows
 from engine.synth.tonecache import ToneCache
 
 VINYL = "vinyl"  #: role of the vinyl-crackle stem (a bus effect, not a voice)
@@ -113,21 +115,26 @@ def score_to_stems(score: Score, write: Callable[[int, np.ndarray], None], *, sr
         return None if progress is None else (lambda f: progress(offset + 0.5 * f))
 
     # pass 1: the summed bus, for the loudness, the DC and the master gain
-    bus = np.zeros((frames, 2), np.float32)
-    analysis = Analysis(frames, sr=sr)
-    sums = np.zeros((len(names), 2), np.float64)
-    highs = np.zeros((len(names), 2), np.float64)
-    lows = np.zeros((len(names), 2), np.float64)
-    for a, outs in mix_routed(score, frames, sr=sr, route=route, groups=groups, progress=stage(0.0), tones=tones):
-        lr = outs.sum(axis=0)
-        analysis.feed(lr, a)
-        sums += outs.sum(axis=2, dtype=np.float64)
-        np.maximum(highs, outs.max(axis=2), out=highs)
-        np.minimum(lows, outs.min(axis=2), out=lows)
-        bus[a:a + lr.shape[1]] = lr.T
-    mastered = finish(bus, analysis, sr=sr)
-    del bus
-    dcs = (sums / max(frames, 1) * (mastered.passes > 0)).astype(np.float32)
+    loop: LoopFold | None = None
+    if score.loop:
+        loop, mastered, dcs, highs, lows = _loop_pass1(score, frames, sr=sr, route=route, groups=groups,
+                                                      outputs=len(names), progress=stage(0.0), tones=tones)
+    else:
+        bus = np.zeros((frames, 2), np.float32)
+        analysis = Analysis(frames, sr=sr)
+        sums = np.zeros((len(names), 2), np.float64)
+        highs = np.zeros((len(names), 2), np.float64)
+        lows = np.zeros((len(names), 2), np.float64)
+        for a, outs in mix_routed(score, frames, sr=sr, route=route, groups=groups, progress=stage(0.0), tones=tones):
+            lr = outs.sum(axis=0)
+            analysis.feed(lr, a)
+            sums += outs.sum(axis=2, dtype=np.float64)
+            np.maximum(highs, outs.max(axis=2), out=highs)
+            np.minimum(lows, outs.min(axis=2), out=lows)
+            bus[a:a + lr.shape[1]] = lr.T
+        mastered = finish(bus, analysis, sr=sr)
+        del bus
+        dcs = (sums / max(frames, 1) * (mastered.passes > 0)).astype(np.float32)
     # each stem's peak once mastered (the fades only lower it): none may pass the ceiling
     peak = float(np.maximum(highs - dcs, dcs - lows).max(initial=0.0)) * mastered.gain
     ceiling = 10.0 ** (STEM_CEILING_DBFS / 20.0)
@@ -136,10 +143,11 @@ def score_to_stems(score: Score, write: Callable[[int, np.ndarray], None], *, sr
     # pass 2: each stem with its own DC, the master gain and fades, to 16 bits
     peaks = np.zeros(len(names))
     sum_peak = 0.0
-    for a, outs in mix_routed(score, frames, sr=sr, route=route, groups=groups, progress=stage(0.5), tones=tones):
+    for a, outs in mix_routed(score, frames, sr=sr, route=route, groups=groups, progress=stage(0.5), tones=tones,
+                              loop=loop):
         for g in range(len(names)):
             y = np.ascontiguousarray(outs[g].T)
-            premaster(y, a, frames=frames, dc=dcs[g], mastered=mastered, sr=sr)
+            premaster(y, a, frames=frames, dc=dcs[g], mastered=mastered, sr=sr, circular=score.loop)
             if headroom != 1.0:
                 y *= np.float32(headroom)
             peaks[g] = max(peaks[g], float(np.abs(y).max(initial=0.0)))
@@ -155,3 +163,58 @@ def score_to_stems(score: Score, write: Callable[[int, np.ndarray], None], *, sr
         stems.append(Stem(role, programs, any(p.is_drum for p in parts),
                           (float(dcs[g, 0]), float(dcs[g, 1])), float(peaks[g])))
     return StemSet(tuple(stems), frames, sr, mastered, sum_peak, headroom)
+
+
+def _loop_pass1(score: Score, frames: int, *, sr: int, route: list[int], groups: int, outputs: int,
+                progress: Callable[[float], None] | None,
+                tones: ToneCache | None) -> tuple[LoopFold, Mastered, np.ndarray, np.ndarray, np.ndarray]:
+    """Pass 1 of a loop: the groups mixed LOOP_TAIL past the end, each one's overhang folded
+    onto its start (kept for pass 2), the folded sum through the bus effects and mastered as
+    `score_to_samples` masters a loop. Returns (the fold, the mastering, each stem's DC, and
+    bounds of each stem's largest and smallest sample before mastering)."""
+    tail = round(LOOP_TAIL * sr)
+    head = min(tail, frames)
+    fold = np.zeros((outputs, 2, head), np.float32)
+    bus = np.zeros((frames, 2), np.float32)
+    sums = np.zeros((outputs, 2), np.float64)
+    highs = np.zeros((outputs, 2), np.float64)
+    lows = np.zeros((outputs, 2), np.float64)
+    m = min(frames, PRIME_FRAMES)
+    ends = np.zeros((outputs, 2, m), np.float32)
+    for a, outs in routed_windows(score, frames + tail, sr=sr, route=route, groups=groups,
+                                  reverb_frames=frames + tail, progress=progress, tones=tones):
+        n = outs.shape[2]
+        inside = max(0, min(n, frames - a))
+        if inside:
+            bus[a:a + inside] = outs[:, :, :inside].sum(axis=0).T
+            np.maximum(highs[:groups], outs[:, :, :inside].max(axis=2), out=highs[:groups])
+            np.minimum(lows[:groups], outs[:, :, :inside].min(axis=2), out=lows[:groups])
+            lo = max(a, frames - m)
+            if lo < a + inside:
+                ends[:groups, :, lo - (frames - m):a + inside - (frames - m)] = outs[:, :, lo - a:inside]
+        sums[:groups] += outs.sum(axis=2, dtype=np.float64)  # folding moves samples, keeps the sum
+        done = inside
+        while done < n:  # the overhang, round the loop as often as it lasts
+            at = (a + done - frames) % frames
+            take = min(n - done, (head - at) if at < head else (frames - at))
+            if at < head:
+                fold[:groups, :, at:at + take] += outs[:, :, done:done + take]
+            done += take
+    bus[:head] += fold.sum(axis=0).T
+    overlap = range(max(frames - m, 0), min(head, frames))  # a short loop's end is folded onto too
+    if len(overlap):
+        ends[:, :, overlap.start - (frames - m):overlap.stop - (frames - m)] += fold[:, :, overlap.start:overlap.stop]
+    # each stem's largest and smallest sample, bounded: the fold adds at most its own extremes
+    highs += np.maximum(fold.max(axis=2, initial=0.0), 0.0)
+    lows += np.minimum(fold.min(axis=2, initial=0.0), 0.0)
+    ends_bus = np.ascontiguousarray(bus[frames - m:].T)
+    effects = BusEffects(score.effects, seed=score.seed, sr=sr)
+    effects.prime(ends_bus)
+    effects.process_bus(bus)
+    analysis = Analysis.of(bus, sr=sr)
+    mastered = finish(bus, analysis, sr=sr, circular=True)
+    del bus
+    dcs = (sums / max(frames, 1)).astype(np.float32)
+    dcs[-1] += analysis.dc - dcs.sum(axis=0)  # the effects' share of the mean (drive, vinyl)
+    dcs *= mastered.passes > 0
+    return LoopFold(tail, fold, ends), mastered, dcs, highs, lows
