@@ -192,7 +192,7 @@ class GenerateSchema(ma.Schema):
                        "tempo and geometry hold (default 0; the same variation is always the same bytes)"})
     loop = StrictBoolean(metadata={
         "description": "A seamless loop: the length is rounded to whole bars at the tempo (nearest, at least "
-                       "one, at most 300 s; the job's duration_seconds reports it), with no intro, fade or "
+                       "one, at most 300 s; the job's duration_seconds reports it to the microsecond), with no intro, fade or "
                        "final cadence, the last bar leading into the first and the end's reverb and release "
                        "tails folded onto the start (default false). WAV is sample-exact; MP3 adds the "
                        "encoder's delay and padding (see README)"})

@@ -63,7 +63,7 @@ class Job:
             "loop": self.spec.loop,
             "params": self.spec.params,
             "tempo": self.spec.tempo,
-            "duration_seconds": self.spec.duration_seconds,
+            "duration_seconds": self.spec.reported_seconds,
             "format": self.spec.format,
         }
         if self.status == COMPLETE:

@@ -124,7 +124,7 @@ def _render(args: argparse.Namespace, catalog) -> int:
             bar.close()
     resolved = {"job_id": spec.id, "preset": spec.preset, "style": spec.style_id, "key": spec.musical_key.name,
                 "variation": spec.variation, "loop": spec.loop, "params": spec.params, "tempo": spec.tempo,
-                "duration_seconds": spec.duration_seconds, "format": spec.format,
+                "duration_seconds": spec.reported_seconds, "format": spec.format,
                 "output": str(args.output), "bytes": size}
     print(json.dumps(resolved, sort_keys=True))
     return 0

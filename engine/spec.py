@@ -248,6 +248,12 @@ class RenderSpec:
         return loop_bars(self.duration_seconds, self.bar_seconds) * self.bar_seconds
 
     @property
+    def reported_seconds(self) -> float:
+        """The length a client is told: duration_seconds, or for a loop its exact length to the
+        microsecond (so round(reported_seconds * sample_rate) is the audio's frame count)."""
+        return round(self.seconds, 6) + 0.0 if self.loop else self.duration_seconds
+
+    @property
     def frames(self) -> int:
         """Exact length of the audio in sample frames: round(seconds * sample_rate)."""
         return round(self.seconds * self.sample_rate)
