@@ -453,3 +453,21 @@ def test_the_loop_switch_asks_for_a_loop_and_the_player_repeats_it(session, serv
     session.control("button", "Preview").click()
     session.wait("document.getElementById('player').loop === false")
     session.assert_stayed_home()
+
+
+def test_stems_chosen_as_the_format_adds_a_zip_to_the_downloads(session, server):
+    session.open()
+    session.control("textbox", "Prompt").fill("lofi study")
+    session.control("spinbutton", "duration value").fill("2")
+    session.page.select_option("#format", "stems")
+    session.control("button", "Generate").click()
+    for name in ("WAV", "MP3", "MIDI", "Stems"):
+        session.control("link", name).wait_for()
+    href = session.control("link", "Stems").get_attribute("href")
+    response = session.page.request.get(session.base + href)
+    assert response.status == 200 and response.headers["content-type"] == "application/zip"
+    session.wait("Math.abs(document.getElementById('player').duration - 2) < 0.05")  # the WAV plays
+    sent = [json.loads(b) for b in session.posts[f"{session.base}{API}/generate"]]
+    assert sorted(b["format"] for b in sent) == ["midi", "mp3", "stems", "wav"]
+    session.wait("document.getElementById('status').textContent.includes('stems ZIP')")
+    session.assert_stayed_home()

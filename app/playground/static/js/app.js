@@ -21,7 +21,8 @@ const CONTROLS = [
     hint: "seconds (Generate)", group: "output" },
 ];
 const GEOMETRY = ["n", "k", "omega", "xi", "psi"];
-const MEDIA = { wav: "audio/wav", mp3: "audio/mpeg", midi: "audio/midi" };
+const MEDIA = { wav: "audio/wav", mp3: "audio/mpeg", midi: "audio/midi", stems: "application/zip" };
+const ALWAYS = ["wav", "mp3", "midi"]; // made for every generated request; stems only when chosen
 /** 422 field names (as the detail quotes them) -> the control whose error line shows it. */
 const FIELD_CONTROL = {
   prompt: "prompt", format: "format", style: "style", tempo: "tempo", duration_seconds: "duration",
@@ -311,15 +312,16 @@ async function generate() {
       `curl ${new URL(`${api.BASE}/jobs/${main.job_id}`, location.origin).href}`,
       `curl -OJ ${new URL(main.download_url, location.origin).href}`].join("\n\n"));
     // The other formats of the same request: their links light up as they finish.
-    const others = Object.keys(MEDIA).filter((f) => f !== body.format);
+    const others = ALWAYS.filter((f) => f !== body.format);
     const rest = Promise.all(others.map((f) => finish(body, f, ticket)));
-    const audioJob = body.format === "midi" ? (await rest)[others.indexOf("wav")] : main;
+    const audioJob = ["midi", "stems"].includes(body.format) ? (await rest)[others.indexOf("wav")] : main;
     const response = await api.request("GET", audioJob.download_url, { onBusy });
     const blob = await response.blob();
     if (ticket !== state.ticket) return;
     await play(blob, `Generated: ${label}, ${main.duration_seconds} s`);
     await rest;
-    if (ticket === state.ticket) setStatus(`Complete: ${label}. WAV, MP3 and MIDI are ready to download.`);
+    const stems = body.format === "stems" ? ", and the stems ZIP" : "";
+    if (ticket === state.ticket) setStatus(`Complete: ${label}. WAV, MP3 and MIDI${stems} are ready to download.`);
   } catch (error) {
     if (ticket === state.ticket) showError(error);
   }
