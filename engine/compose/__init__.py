@@ -66,6 +66,16 @@ def _perform(name: str, program: int, notes: NoteList, form: Form, style: Style,
     return part if part.notes else None
 
 
+def _tie_into_top(notes: NoteList, form: Form) -> None:
+    """A loop's voice whose last notes stop within the last beat holds them to the end, so the
+    sound runs on into the top as it runs on over any bar line (a longer rest is left as it is)."""
+    if not len(notes):
+        return
+    last = max(notes.end)
+    if form.end_tick - form.pulse <= last < form.end_tick:
+        notes.end = [form.end_tick if e == last else e for e in notes.end]
+
+
 def params_to_score(spec: RenderSpec) -> Score:
     """Compose the piece for `spec`: tempo BPM, times in seconds, MIDI pitches and velocities."""
     rng = np.random.default_rng(spec.seed)
@@ -102,6 +112,9 @@ def params_to_score(spec: RenderSpec) -> Score:
         program = next((p for p in ARPEGGIO_PROGRAMS if p not in used), ARPEGGIO_PROGRAMS[0])
         voices.append(("arpeggio", program, arpeggio_notes(form, mode, tonic=tonic, extension=ext,
                                                            omega=spec.omega, sections=ARPEGGIO_SECTIONS)))
+    if form.loop:
+        for _, _, notes in voices:
+            _tie_into_top(notes, form)
     parts = [p for name, program, notes in voices
              if (p := _perform(name, program, notes, form, style, locked=locked, xi=spec.xi, rng=rng))]
     if len(drums):
