@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -19,6 +18,7 @@ from flask import Flask, current_app
 from standardwebhooks.webhooks import EmptyWebhookSecretError
 
 from app import metrics
+from app.background import PerProcess
 from app.config import resolve_presets_path
 from app.domain import HashMismatch, PoolFull, StoreUnavailable
 from app.errors import (
@@ -319,28 +319,18 @@ class JobService:
                 time.sleep(0.05)  # another worker renders it
 
 
-class Recovery:
+class Recovery(PerProcess):
     """One thread per process: queues accepted jobs that nobody renders (their renderer died,
     or the pool was full), and republishes this host's specs to a Redis that lost them."""
 
     def __init__(self, job_store: JobStore, runner: Runner, *, interval: float):
+        super().__init__()
         self.job_store = job_store
         self.runner = runner
         self.interval = interval
-        self._pid = 0
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
 
-    def ensure_started(self) -> None:
-        if self._pid == os.getpid() or self._stop.is_set():
-            return
-        with self._lock:
-            if self._pid != os.getpid():
-                self._pid = os.getpid()
-                threading.Thread(target=self._loop, name="resonant-recovery", daemon=True).start()
-
-    def stop(self) -> None:
-        self._stop.set()
+    def _start_here(self) -> None:
+        threading.Thread(target=self._loop, name="resonant-recovery", daemon=True).start()
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):

@@ -38,6 +38,7 @@ from typing import Any
 from standardwebhooks import Webhook
 
 from app import metrics
+from app.background import PerProcess
 from app.claims import Claims
 from app.domain import StoreUnavailable
 from app.store import Store, read_json, unlink_quietly
@@ -92,7 +93,7 @@ class DeliveryClaims(Claims):
         return self.store.path(os.path.join("webhooks", "claims"), f"{job_id}.json")
 
 
-class Dispatcher:
+class Dispatcher(PerProcess):
     """Registers callbacks and delivers them; one scanning thread and a send pool per process."""
 
     def __init__(self, disk: Store, outcome: Outcome, *, secret: str, allow_private: bool,
@@ -108,10 +109,8 @@ class Dispatcher:
         self.max_sends = max_sends
         self.sender = sender
         self.claims = DeliveryClaims(disk, stale_after=stale_after_s)
-        self._pid = 0
-        self._stop = threading.Event()
+        super().__init__()
         self._wake = threading.Event()
-        self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._in_flight: set[str] = set()
         #: record name -> ((inode, mtime_ns), record): parsed again only when its file changed
@@ -122,23 +121,18 @@ class Dispatcher:
         return self.disk.path(os.path.join("webhooks", "pending"), f"{name}.json")
 
     # -- lifecycle ------------------------------------------------------------------------
-    def ensure_started(self) -> None:
-        """Start the thread and pool in this process (after a fork: again, in the child)."""
-        if self._pid == os.getpid() or self._stop.is_set():
-            return
-        with self._lock:
-            if self._pid != os.getpid():
-                self._pid = os.getpid()
-                self._in_flight = set()
-                self._pool = ThreadPoolExecutor(self.max_sends, thread_name_prefix="resonant-webhook")
-                threading.Thread(target=self._loop, name="resonant-webhooks", daemon=True).start()
+    def _start_here(self) -> None:
+        """The scanning thread and the send pool of this process."""
+        self._in_flight = set()
+        self._pool = ThreadPoolExecutor(self.max_sends, thread_name_prefix="resonant-webhook")
+        threading.Thread(target=self._loop, name="resonant-webhooks", daemon=True).start()
 
     def stop(self) -> None:
         """Stop scanning and wait for the attempts under way (each ends within its timeouts)."""
-        self._stop.set()
+        super().stop()
         self._wake.set()
         pool = self._pool
-        if pool is not None and self._pid == os.getpid():
+        if pool is not None and self.started_here:
             pool.shutdown(wait=True, cancel_futures=True)
             with self._lock:
                 cancelled = list(self._in_flight)

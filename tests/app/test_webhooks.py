@@ -13,7 +13,6 @@ import os
 import pathlib
 import signal
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -32,6 +31,7 @@ from app.webhooks.schedule import (
     parse_retry_after,
 )
 from app.webhooks.sender import REFUSED, is_public_address, pinned_address, send
+from tests.reliability.reliability_harness import wait_for as poll_until
 
 API = "/api/v1"
 SECRET = "whsec_" + base64.b64encode(bytes(range(32))).decode()
@@ -41,15 +41,8 @@ HOOKS = {"RESONANT_WEBHOOK_SECRET": SECRET, "RESONANT_WEBHOOK_ALLOW_PRIVATE": Tr
 
 
 def wait_for(predicate: Callable[[], Any], *, timeout: float = 20.0, what: str = "condition") -> Any:
-    """Poll until `predicate()` is truthy; returns its value (fails the test after `timeout` s)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+    """`reliability_harness.wait_for`, polling every 20 ms for at most 20 s by default."""
+    return poll_until(predicate, timeout=timeout, interval=0.02, what=what)
 
 
 def delivered_count(outcome: str) -> float:
