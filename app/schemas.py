@@ -194,8 +194,8 @@ class GenerateSchema(ma.Schema):
         "description": "A seamless loop: the length is rounded to whole bars at the tempo (nearest, at least "
                        "one, at most 300 s; the job's duration_seconds reports it to the microsecond), with no intro, fade or "
                        "final cadence, the last bar leading into the first and the end's reverb and release "
-                       "tails folded onto the start (default false). WAV is sample-exact; MP3 adds the "
-                       "encoder's delay and padding (see README)"})
+                       "tails folded onto the start (default false). WAV is sample-exact; the MP3 carries a "
+                       "LAME gapless tag (encoder delay and padding) for gapless decoders (see README)"})
     callback_url = StrictString(allow_none=True, validate=_callback_url, metadata={
         "description": "Webhook: this URL is sent the job body (POST, signed with Standard Webhooks) when the "
                        "job is complete or failed, at least once, retried with backoff for 24 h. Not part of "

@@ -15,6 +15,7 @@ import numpy as np
 import soundfile as sf
 
 from engine.errors import RenderError
+from engine.mp3tag import with_gapless_tag
 
 CHUNK = 1 << 16  #: frames converted / encoded per step
 MP3_KBPS = 192
@@ -63,8 +64,11 @@ def samples_to_wav_bytes(y: np.ndarray, *, sr: int) -> bytes:
     return buf.getvalue()
 
 
-def samples_to_mp3_bytes(y: np.ndarray, *, sr: int) -> bytes:
-    """MPEG-1 Layer III bytes of y (frames, 2): CBR 192 kbps, 44.1 kHz, stereo, quality 2."""
+def samples_to_mp3_bytes(y: np.ndarray, *, sr: int, gapless: bool = False) -> bytes:
+    """MPEG-1 Layer III bytes of y (frames, 2): CBR 192 kbps, 44.1 kHz, stereo, quality 2.
+
+    gapless: put a LAME Info tag in front (engine.mp3tag), so gapless decoders drop the encoder
+    delay and padding and return exactly y's frames (what a loop needs)."""
     valid_audio(y, sr=sr)
     enc = lameenc.Encoder()
     enc.set_bit_rate(MP3_KBPS)
@@ -75,4 +79,4 @@ def samples_to_mp3_bytes(y: np.ndarray, *, sr: int) -> bytes:
     for a in range(0, y.shape[0], CHUNK):
         out += enc.encode(to_int16(y[a:a + CHUNK]).tobytes())
     out += enc.flush()
-    return bytes(out)
+    return with_gapless_tag(bytes(out), samples=y.shape[0]) if gapless else bytes(out)

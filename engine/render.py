@@ -45,7 +45,7 @@ def render(spec: RenderSpec, *, progress: Progress | None = None,
     if samples.shape != (spec.frames, 2):
         raise RenderError(f"synth returned {samples.shape}, expected ({spec.frames}, 2)")
     if spec.format == "mp3":
-        return samples_to_mp3_bytes(samples, sr=spec.sample_rate)
+        return samples_to_mp3_bytes(samples, sr=spec.sample_rate, gapless=spec.loop)
     return samples_to_wav_bytes(samples, sr=spec.sample_rate)
 
 

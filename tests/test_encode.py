@@ -107,3 +107,21 @@ def test_clips_out_of_range_instead_of_wrapping():
     loud = np.array([[1.5, -1.5], [0.5, -0.5]] * 100, np.float32)
     back, _ = sf.read(io.BytesIO(samples_to_wav_bytes(loud, sr=SR)), dtype="int16")
     assert back[0, 0] == 32767 and back[0, 1] == -32767
+
+
+def test_the_gapless_tag_checksum_and_frame_walk():
+    from engine.mp3tag import count_frames, crc16, with_gapless_tag
+
+    assert crc16(b"123456789") == 0xBB3D  # CRC-16/ARC check value
+    y = np.zeros((44100, 2), np.float32)
+    plain = samples_to_mp3_bytes(y, sr=44100)
+    tagged = samples_to_mp3_bytes(y, sr=44100, gapless=True)
+    assert tagged.endswith(plain) and tagged[36:40] == b"Info" and b"LAME3.100" in tagged[:200]
+    assert count_frames(tagged) == count_frames(plain) + 1
+    head = tagged[:len(tagged) - len(plain)]
+    assert int.from_bytes(head[190:192], "big") == crc16(head[:190])  # the tag's own CRC
+    assert int.from_bytes(head[177:180], "big") >> 12 == 576  # the encoder delay
+    with pytest.raises(ValueError):
+        count_frames(b"\x00" * 8)
+    with pytest.raises(ValueError):
+        with_gapless_tag(plain, samples=10 * 44100)  # more samples than the frames hold
